@@ -1,0 +1,137 @@
+/**
+ * `deno task dev`: serves all five functions at
+ * `http://127.0.0.1:54321/functions/v1/<name>`, with the URLs, request shapes
+ * and env names of `supabase functions serve`, on embedded defaults.
+ *
+ * With no provider key in the environment it starts the mock provider and
+ * points OPENAI_BASE_URL / ANTHROPIC_BASE_URL at it; with keys set it uses the
+ * real providers. It prints local keys and a curl that streams.
+ *
+ * Settings: DEV_PORT (default 54321), DEV_HOSTNAME (default 127.0.0.1).
+ */
+import { handler as aiChatDirect } from "../supabase/functions/ai-chat-direct/index.ts";
+import { handler as aiWalkthroughDirect } from "../supabase/functions/ai-walkthrough-direct/index.ts";
+import { handler as llmHealth } from "../supabase/functions/llm-health/index.ts";
+import { handler as llmMetrics } from "../supabase/functions/llm-metrics/index.ts";
+import { handler as llmRouter } from "../supabase/functions/llm-router/index.ts";
+import { processEnv } from "../supabase/functions/_shared/http/env.ts";
+import { startMockProvider } from "./mock-provider.ts";
+import { LOCAL_JWT_SECRET, localKeys } from "./dev/local-keys.ts";
+import { configuredProviders } from "./dev/provider-env.ts";
+
+type Handler = (request: Request) => Promise<Response>;
+
+/** The functions served, by name. */
+export const DEV_FUNCTIONS: Record<string, Handler> = {
+  "ai-chat-direct": aiChatDirect,
+  "ai-walkthrough-direct": aiWalkthroughDirect,
+  "llm-router": llmRouter,
+  "llm-health": llmHealth,
+  "llm-metrics": llmMetrics,
+};
+
+/** Routes `/functions/v1/<name>/...` to the function's handler, as the Supabase gateway does. */
+export function routeToFunction(request: Request): Promise<Response> | Response {
+  const match = /^\/functions\/v1\/([\w-]+)(\/.*)?$/.exec(new URL(request.url).pathname);
+  const handler = match ? DEV_FUNCTIONS[match[1]] : undefined;
+  if (!handler) {
+    return Response.json(
+      {
+        error: {
+          code: "NOT_FOUND",
+          message: `No function here. Try /functions/v1/{${Object.keys(DEV_FUNCTIONS).join(",")}}`,
+        },
+      },
+      { status: 404 },
+    );
+  }
+  return handler(request);
+}
+
+function setDefault(name: string, value: string): void {
+  if (!Deno.env.get(name)) Deno.env.set(name, value);
+}
+
+async function main(): Promise<void> {
+  const env = processEnv();
+  const hostname = env("DEV_HOSTNAME") ?? "127.0.0.1";
+  const port = Number(env("DEV_PORT") ?? 54321);
+  const apiUrl = `http://${hostname}:${port}`;
+
+  const usingDevSecret = !env("SUPABASE_JWT_SECRET") ||
+    env("SUPABASE_JWT_SECRET") === LOCAL_JWT_SECRET;
+  const keys = usingDevSecret ? await localKeys() : undefined;
+  setDefault("SUPABASE_URL", apiUrl);
+  setDefault("SUPABASE_JWT_SECRET", LOCAL_JWT_SECRET);
+  if (keys) {
+    setDefault("SUPABASE_ANON_KEY", keys.anonKey);
+    setDefault("SUPABASE_SERVICE_ROLE_KEY", keys.serviceRoleKey);
+  }
+
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({ hostname, port, onListen: () => {} }, routeToFunction);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      console.error(
+        `Port ${port} on ${hostname} is already in use (another \`deno task dev\` or \`supabase start\`?). Stop it, or set DEV_PORT.`,
+      );
+      Deno.exit(1);
+    }
+    throw error;
+  }
+
+  const lines: string[] = [];
+  let providers = configuredProviders(env);
+  if (providers.length === 0) {
+    const mock = await startMockProvider({ port: Number(env("MOCK_PROVIDER_PORT") ?? 0) });
+    Deno.env.set("OPENAI_API_KEY", "sk-mock-local-dev");
+    Deno.env.set("OPENAI_BASE_URL", mock.openaiBaseUrl);
+    Deno.env.set("ANTHROPIC_API_KEY", "sk-ant-mock-local-dev");
+    Deno.env.set("ANTHROPIC_BASE_URL", mock.anthropicBaseUrl);
+    lines.push(
+      `No provider key in the environment: using the mock provider at ${mock.url} (OPENAI_BASE_URL and ANTHROPIC_BASE_URL point at it; set OPENAI_API_KEY etc. to use real providers).`,
+    );
+    providers = configuredProviders(env);
+  }
+
+  lines.push("", `LLM gateway (local) on ${apiUrl}`, "", "Functions:");
+  for (const name of Object.keys(DEV_FUNCTIONS)) lines.push(`  ${apiUrl}/functions/v1/${name}`);
+  lines.push("", "Providers:");
+  for (const p of providers) {
+    lines.push(
+      `  ${p.name.padEnd(11)} key ${p.maskedKey}${p.baseUrl ? `  base ${p.baseUrl}` : ""}`,
+    );
+  }
+  lines.push("");
+  if (keys) {
+    lines.push(
+      `JWT secret:       ${LOCAL_JWT_SECRET}`,
+      `anon key:         ${keys.anonKey}`,
+      `service_role key: ${keys.serviceRoleKey}`,
+      `user token:       ${keys.userToken}`,
+      `admin token:      ${keys.adminToken}`,
+      "",
+      "Stream a reply:",
+      `  curl -N ${apiUrl}/functions/v1/ai-chat-direct \\`,
+      `    -H "Authorization: Bearer ${keys.userToken}" \\`,
+      `    -H "Content-Type: application/json" \\`,
+      `    -d '{"messages":[{"role":"user","content":"Hello!"}]}'`,
+    );
+  } else {
+    lines.push(
+      "SUPABASE_JWT_SECRET is set to your own secret: local tokens are not printed; sign in to get one.",
+    );
+  }
+  lines.push("", "Ready. Ctrl-C stops.");
+  console.log(lines.join("\n"));
+
+  const stop = async () => {
+    await server.shutdown();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,138 @@
+/**
+ * Opening a streamed chat completion on OpenAI with plain `fetch` (no SDK: the
+ * direct functions stay dependency-free). Retryable failures before the first
+ * byte get a short jittered retry; nothing is retried once streaming starts.
+ */
+import { DirectConfig } from "./config.ts";
+import { ChatTurn } from "./chat-input.ts";
+import {
+  UpstreamError,
+  upstreamErrorFromResponse,
+  upstreamErrorFromThrown,
+} from "./upstream-error.ts";
+
+/** Thrown when the caller went away; there is nobody left to answer. */
+export class ClientDisconnected extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientDisconnected";
+  }
+}
+
+/** What the upstream call needs from its surroundings (injected for tests). */
+export interface UpstreamDeps {
+  fetch: typeof fetch;
+  now: () => number;
+  random: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** The request sent upstream. */
+export interface UpstreamChat {
+  systemPrompt: string;
+  messages: ChatTurn[];
+  temperature?: number;
+  maxTokens: number;
+}
+
+/** An upstream stream whose headers arrived with a 2xx. */
+export interface OpenedStream {
+  response: Response;
+  /** Aborts the upstream request (client gone, idle timeout). */
+  abort: (reason?: unknown) => void;
+  /** Stops watching the client's signal once the stream has ended. */
+  release: () => void;
+  attempts: number;
+}
+
+/** Longest wait before a retry; a longer `retry-after` is passed to the caller instead. */
+const MAX_RETRY_WAIT_MS = 2_000;
+const BACKOFF_BASE_MS = 200;
+
+/** Opens the stream, retrying retryable failures; throws `UpstreamError` or `ClientDisconnected`. */
+export async function openUpstreamStream(
+  config: DirectConfig,
+  chat: UpstreamChat,
+  clientSignal: AbortSignal,
+  deps: UpstreamDeps,
+): Promise<OpenedStream> {
+  const body = JSON.stringify({
+    model: config.model,
+    messages: [{ role: "system", content: chat.systemPrompt }, ...chat.messages],
+    stream: true,
+    stream_options: { include_usage: true },
+    max_completion_tokens: chat.maxTokens,
+    ...(chat.temperature === undefined ? {} : { temperature: chat.temperature }),
+  });
+  const attemptsAllowed = 1 + config.maxRetries;
+  for (let attempt = 1;; attempt++) {
+    if (clientSignal.aborted) throw new ClientDisconnected();
+    const result = await attemptOnce(config, body, clientSignal, deps);
+    if (!(result instanceof UpstreamError)) return { ...result, attempts: attempt };
+    if (!result.retryable || attempt >= attemptsAllowed) throw result;
+    const wait = result.retryAfterMs ??
+      deps.random() * Math.min(MAX_RETRY_WAIT_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+    if (wait > MAX_RETRY_WAIT_MS) throw result;
+    await deps.sleep(wait, clientSignal);
+  }
+}
+
+async function attemptOnce(
+  config: DirectConfig,
+  body: string,
+  clientSignal: AbortSignal,
+  deps: UpstreamDeps,
+): Promise<Omit<OpenedStream, "attempts"> | UpstreamError> {
+  const controller = new AbortController();
+  const onClientAbort = () => controller.abort(new ClientDisconnected());
+  clientSignal.addEventListener("abort", onClientAbort, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException("first byte timeout", "TimeoutError"));
+  }, config.firstByteTimeoutMs);
+  let response: Response;
+  try {
+    response = await deps.fetch(`${config.openaiBaseUrl}/chat/completions`, {
+      method: "POST",
+      headers: {
+        "authorization": `Bearer ${config.openaiApiKey}`,
+        "content-type": "application/json",
+        "accept": "text/event-stream",
+      },
+      body,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    clientSignal.removeEventListener("abort", onClientAbort);
+    if (clientSignal.aborted) throw new ClientDisconnected();
+    return upstreamErrorFromThrown(error, timedOut);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!response.ok) {
+    clientSignal.removeEventListener("abort", onClientAbort);
+    return await upstreamErrorFromResponse(response, deps.now());
+  }
+  return {
+    response,
+    abort: (reason) => controller.abort(reason),
+    release: () => clientSignal.removeEventListener("abort", onClientAbort),
+  };
+}
+
+/** A `sleep` that ends early (rejecting) when `signal` aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ClientDisconnected());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ClientDisconnected());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

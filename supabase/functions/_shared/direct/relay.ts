@@ -1,0 +1,216 @@
+/**
+ * Relaying OpenAI's chat-completion SSE to the caller event by event. Each
+ * complete upstream event is checked and forwarded as soon as it arrives; a
+ * failure after the first byte becomes an explicit `event: error` and the
+ * stream ends, so a cut-off answer is never mistaken for a finished one.
+ *
+ * This runs once per token, so it avoids per-chunk allocations it can: one
+ * idle watchdog per stream instead of a timer per read, and the upstream
+ * bytes forwarded as they are when a chunk holds only whole, valid events.
+ */
+import { encodeSse, SseDecoder } from "../http/sse.ts";
+import { redactSecrets } from "../security/redact.ts";
+
+/** Token usage reported in the final chunk (`stream_options.include_usage`). */
+export interface StreamUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+}
+
+/** How a relayed stream ended, for logs and (later) usage accounting. */
+export interface RelaySummary {
+  outcome: "completed" | "error" | "client_aborted";
+  errorCode?: string;
+  events: number;
+  usage?: StreamUsage;
+  finishReason?: string;
+}
+
+/** Hooks the relay needs: stop the upstream, learn how it ended. */
+export interface RelayControl {
+  abortUpstream: (reason?: unknown) => void;
+  idleTimeoutMs: number;
+  onEnd: (summary: RelaySummary) => void;
+}
+
+/** The error event sent after streaming started. */
+export function errorEvent(code: string, message: string, retryable: boolean): string {
+  return encodeSse({
+    event: "error",
+    data: JSON.stringify({ error: { code, message, retryable } }),
+  });
+}
+
+type Chunk = { error?: { message?: unknown }; usage?: unknown; choices?: unknown };
+
+/** Wraps an upstream SSE body into the stream the caller reads. */
+export function relayChatStream(
+  upstream: ReadableStream<Uint8Array>,
+  control: RelayControl,
+): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader();
+  const decoder = new SseDecoder();
+  const encoder = new TextEncoder();
+  const summary: RelaySummary = { outcome: "completed", events: 0 };
+  const idle = idleWatchdog(control.idleTimeoutMs, () => {
+    control.abortUpstream(new Error("idle timeout"));
+    reader.cancel().catch(() => {});
+  });
+  let ended = false;
+
+  const end = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    tail: string | Uint8Array,
+  ) => {
+    ended = true;
+    idle.stop();
+    if (tail.length > 0) controller.enqueue(typeof tail === "string" ? encoder.encode(tail) : tail);
+    controller.close();
+    reader.cancel().catch(() => {});
+    control.onEnd(summary);
+  };
+  const fail = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    prefix: string,
+    code: string,
+    message: string,
+  ) => {
+    summary.outcome = "error";
+    summary.errorCode = code;
+    control.abortUpstream(new Error(code));
+    end(controller, prefix + errorEvent(code, message, true));
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (!ended) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          if (idle.fired) return fail(controller, "", "TIMEOUT", "The AI provider stopped sending");
+          const why = error instanceof Error
+            ? redactSecrets(error.message).slice(0, 160)
+            : "read failed";
+          return fail(
+            controller,
+            "",
+            "STREAM_INTERRUPTED",
+            `The AI provider connection broke (${why})`,
+          );
+        }
+        if (idle.fired) return fail(controller, "", "TIMEOUT", "The AI provider stopped sending");
+        idle.touch();
+        const wholeBefore = !decoder.hasPartialEvent;
+        const events = chunk.done ? decoder.flush() : decoder.push(chunk.value);
+        // Whole, valid events only: the upstream bytes are already what we would write.
+        const verbatim = !chunk.done && wholeBefore && !decoder.hasPartialEvent;
+        const forwarded = (count: number) =>
+          events.slice(0, count).map((e) => `data: ${e.data}\n\n`).join("");
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i];
+          const data = event.data;
+          if (data === "[DONE]") {
+            return end(controller, verbatim ? chunk.value! : forwarded(i) + "data: [DONE]\n\n");
+          }
+          let parsed: Chunk;
+          try {
+            parsed = JSON.parse(data);
+          } catch {
+            return fail(
+              controller,
+              forwarded(i),
+              "MALFORMED_STREAM",
+              "The AI provider sent an unreadable chunk",
+            );
+          }
+          if (event.event === "error" || parsed?.error) {
+            const message = redactSecrets(String(parsed?.error?.message ?? "stream error")).slice(
+              0,
+              300,
+            );
+            return fail(
+              controller,
+              forwarded(i),
+              "PROVIDER_ERROR",
+              `The AI provider failed mid-stream: ${message}`,
+            );
+          }
+          observe(summary, parsed);
+          summary.events++;
+        }
+        if (chunk.done) {
+          return fail(
+            controller,
+            forwarded(events.length),
+            "STREAM_TRUNCATED",
+            "The AI provider ended the stream early",
+          );
+        }
+        if (events.length > 0) {
+          controller.enqueue(verbatim ? chunk.value : encoder.encode(forwarded(events.length)));
+          return;
+        }
+      }
+    },
+    cancel(reason) {
+      if (ended) return;
+      ended = true;
+      idle.stop();
+      summary.outcome = "client_aborted";
+      control.abortUpstream(reason);
+      reader.cancel(reason).catch(() => {});
+      control.onEnd(summary);
+    },
+  });
+}
+
+function observe(summary: RelaySummary, chunk: Chunk): void {
+  const usage = chunk.usage as
+    | {
+      prompt_tokens?: number;
+      completion_tokens?: number;
+      prompt_tokens_details?: { cached_tokens?: number };
+    }
+    | null
+    | undefined;
+  if (usage) {
+    summary.usage = {
+      inputTokens: usage.prompt_tokens ?? 0,
+      outputTokens: usage.completion_tokens ?? 0,
+      cachedInputTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    };
+  }
+  const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
+  if (choice && typeof choice.finish_reason === "string") {
+    summary.finishReason = choice.finish_reason;
+  }
+}
+
+/**
+ * One timer per stream that fires `onIdle` once nothing was read for `ms`.
+ * `touch()` only records the time; the timer re-arms itself for the remainder.
+ */
+function idleWatchdog(ms: number, onIdle: () => void) {
+  let last = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const state = {
+    fired: false,
+    touch: () => {
+      last = performance.now();
+    },
+    stop: () => clearTimeout(timer),
+  };
+  const check = () => {
+    const quiet = performance.now() - last;
+    if (quiet >= ms) {
+      state.fired = true;
+      onIdle();
+    } else {
+      timer = setTimeout(check, ms - quiet);
+    }
+  };
+  timer = setTimeout(check, ms);
+  return state;
+}

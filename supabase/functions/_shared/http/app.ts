@@ -1,0 +1,67 @@
+/**
+ * The shell every function runs its routes in: CORS (preflight and headers on
+ * every response), a request id, and errors turned into JSON. A route throws
+ * `HttpError` for a 4xx/5xx; anything else becomes a 500 with no detail leaked.
+ */
+import { corsHeaders, CorsPolicy, corsPolicyFrom, preflightResponse, withHeaders } from "./cors.ts";
+import { errorResponse, HttpError } from "./errors.ts";
+import { EnvReader } from "./env.ts";
+import { Logger } from "./log.ts";
+import { functionSubPath, requestIdOf } from "./route.ts";
+
+/** What a route sees of the request. */
+export interface RouteContext {
+  request: Request;
+  /** Path after the function name: `/`, `/health`, `/v1/chat/completions` … */
+  path: string;
+  requestId: string;
+}
+
+/** Options of `createFunctionApp`. */
+export interface FunctionAppOptions {
+  name: string;
+  env: EnvReader;
+  log: Logger;
+  route: (context: RouteContext) => Response | Promise<Response>;
+}
+
+/** Wraps `route` into a complete function handler. */
+export function createFunctionApp(
+  options: FunctionAppOptions,
+): (request: Request) => Promise<Response> {
+  let cors: CorsPolicy | undefined;
+  return async (request) => {
+    cors ??= corsPolicyFrom(options.env("CORS_ALLOWED_ORIGINS"));
+    if (request.method === "OPTIONS") return preflightResponse(request, cors);
+    const requestId = requestIdOf(request);
+    const common = { ...corsHeaders(request, cors), "x-request-id": requestId };
+    try {
+      const path = functionSubPath(new URL(request.url), options.name);
+      return withHeaders(await options.route({ request, path, requestId }), common);
+    } catch (error) {
+      if (error instanceof HttpError) return errorResponse(error, common);
+      options.log.error("unhandled", {
+        requestId,
+        detail: error instanceof Error ? error.message : String(error),
+      });
+      return errorResponse(
+        new HttpError(
+          500,
+          "INTERNAL",
+          "Unexpected error; quote the x-request-id header when reporting it",
+        ),
+        common,
+      );
+    }
+  };
+}
+
+/** A 404 for a path the function does not serve. */
+export function notFound(path: string): HttpError {
+  return new HttpError(404, "NOT_FOUND", `No route for ${path.slice(0, 200)}`);
+}
+
+/** A 405 listing the methods a path accepts. */
+export function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, "METHOD_NOT_ALLOWED", `Allowed methods: ${allow}`, {}, { allow });
+}

@@ -1,0 +1,66 @@
+/**
+ * CORS for browser callers. Applied to every response, errors included, so a
+ * browser shows the real 401/400 instead of an opaque CORS failure.
+ */
+
+/** Which origins may call: `"*"` or an explicit allow-list. */
+export interface CorsPolicy {
+  allowedOrigins: "*" | readonly string[];
+}
+
+/** Headers supabase-js sends, plus ours. */
+const ALLOWED_HEADERS = "authorization, x-client-info, apikey, content-type, x-request-id";
+const ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
+/** Headers a browser script may read from our responses. */
+const EXPOSED_HEADERS = "x-request-id, x-llm-path, x-llm-model, retry-after";
+
+/** Parses `CORS_ALLOWED_ORIGINS` (comma-separated; empty or `*` means any origin). */
+export function corsPolicyFrom(value: string | undefined): CorsPolicy {
+  const trimmed = (value ?? "").trim();
+  if (trimmed === "" || trimmed === "*") return { allowedOrigins: "*" };
+  return {
+    allowedOrigins: trimmed.split(",").map((origin) => origin.trim()).filter(Boolean),
+  };
+}
+
+/** The CORS headers for a response to `request` under `policy`. */
+export function corsHeaders(request: Request, policy: CorsPolicy): Record<string, string> {
+  const headers: Record<string, string> = {
+    "access-control-allow-headers": ALLOWED_HEADERS,
+    "access-control-allow-methods": ALLOWED_METHODS,
+    "access-control-expose-headers": EXPOSED_HEADERS,
+    "access-control-max-age": "86400",
+  };
+  if (policy.allowedOrigins === "*") {
+    headers["access-control-allow-origin"] = "*";
+    return headers;
+  }
+  // With an allow-list the answer depends on the Origin, so caches must key on it.
+  headers["vary"] = "Origin";
+  const origin = request.headers.get("origin");
+  if (origin && policy.allowedOrigins.includes(origin)) {
+    headers["access-control-allow-origin"] = origin;
+  }
+  return headers;
+}
+
+/** The 204 answer to an OPTIONS preflight. */
+export function preflightResponse(request: Request, policy: CorsPolicy): Response {
+  return new Response(null, { status: 204, headers: corsHeaders(request, policy) });
+}
+
+/** Returns `response` with `extra` headers added (copying it when its headers are immutable). */
+export function withHeaders(response: Response, extra: Record<string, string>): Response {
+  try {
+    for (const [name, value] of Object.entries(extra)) response.headers.set(name, value);
+    return response;
+  } catch {
+    const headers = new Headers(response.headers);
+    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
+  }
+}

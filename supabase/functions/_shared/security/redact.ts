@@ -1,0 +1,37 @@
+/**
+ * Removing secrets from text before it leaves the process: error messages,
+ * log lines, upstream error bodies. Provider messages echo keys back (OpenAI's
+ * "Incorrect API key provided: sk-…"), so nothing upstream is trusted.
+ */
+
+const PATTERNS: ReadonlyArray<[RegExp, string]> = [
+  // JWTs: three base64url segments, the first a JSON header.
+  [/eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, "[redacted-jwt]"],
+  [/\bBearer\s+[A-Za-z0-9._~+/=-]{6,}/gi, "Bearer [redacted]"],
+  [/\bsk-ant-[A-Za-z0-9_-]{6,}/g, "sk-ant-[redacted]"],
+  [/\bsk-proj-[A-Za-z0-9_-]{6,}/g, "sk-proj-[redacted]"],
+  [/\bsk-[A-Za-z0-9_*-]{6,}/g, "sk-[redacted]"],
+  [/\bgsk_[A-Za-z0-9]{10,}/g, "gsk_[redacted]"],
+  [/\bxai-[A-Za-z0-9]{10,}/g, "xai-[redacted]"],
+  [/\bAIza[0-9A-Za-z_-]{20,}/g, "AIza[redacted]"],
+  [/\bsb_secret_[A-Za-z0-9_-]{6,}/g, "sb_secret_[redacted]"],
+  // key=value and "key": "value" forms in URLs, headers and JSON.
+  [
+    /\b(api[_-]?key|x-api-key|access[_-]?token|secret|password|authorization)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]{4,}/gi,
+    "$1$2[redacted]",
+  ],
+];
+
+/** Returns `text` with every secret-looking token replaced by a marker. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/** A display form of a key that shows only its edges, e.g. `sk-12…cdef`. */
+export function maskKey(key: string | undefined): string {
+  if (!key) return "(not set)";
+  if (key.length < 12) return "****";
+  return `${key.slice(0, 5)}…${key.slice(-4)}`;
+}

@@ -1,0 +1,3 @@
+-- Seed data for local databases (`supabase db reset` runs it after the migrations).
+-- The gateway's tables and their defaults arrive with the data-layer migrations;
+-- until then there is nothing to seed.

@@ -1,0 +1,61 @@
+/** Starting Deno subprocesses for tests that need a fresh process. */
+
+/** The repository root. */
+export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Every function directory under supabase/functions (not `_shared`). */
+export function functionNames(): string[] {
+  return [...Deno.readDirSync(`${ROOT}/supabase/functions`)]
+    .filter((entry) => entry.isDirectory && !entry.name.startsWith("_"))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * The variables the Deno binary itself needs (module cache, home), and
+ * nothing an application would read: used for "no env at all" runs.
+ */
+export function runtimeOnlyEnv(): Record<string, string> {
+  const home = Deno.env.get("HOME") ?? "/root";
+  return {
+    HOME: home,
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${home}/.cache/deno`,
+    NO_COLOR: "1",
+  };
+}
+
+/** Polls `url` until it answers (any status) or `ms` pass. */
+export async function waitForHttp(url: string, ms = 20_000): Promise<Response> {
+  const deadline = Date.now() + ms;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await fetch(url);
+    } catch (error) {
+      lastError = error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${url} did not answer within ${ms} ms: ${lastError}`);
+}
+
+/** Reads a child's stream to text in the background. */
+export function collect(
+  stream: ReadableStream<Uint8Array>,
+): { text: () => string; done: Promise<void> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const done = (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  })();
+  return { text: () => text, done };
+}

@@ -1,0 +1,185 @@
+/** Unit tests of the small HTTP and security helpers every function uses. */
+import assert from "node:assert/strict";
+import { encodeSse, SseDecoder } from "../supabase/functions/_shared/http/sse.ts";
+import { functionSubPath, requestIdOf } from "../supabase/functions/_shared/http/route.ts";
+import { maskKey, redactSecrets } from "../supabase/functions/_shared/security/redact.ts";
+import { Hs256Jwt, JwtError } from "../supabase/functions/_shared/security/jwt-hs256.ts";
+import {
+  base64UrlDecode,
+  base64UrlEncode,
+} from "../supabase/functions/_shared/security/base64url.ts";
+import {
+  retryAfterMs,
+  upstreamErrorFromResponse,
+} from "../supabase/functions/_shared/direct/upstream-error.ts";
+import { jsonLogger } from "../supabase/functions/_shared/http/log.ts";
+
+Deno.test("sse decoder: events split across chunks at every byte boundary decode the same", () => {
+  const wire =
+    'event: error\ndata: {"a":1}\n\ndata: line one\ndata: line two\r\n\r\n: comment\ndata: é✓\rid: 7\r\r';
+  const bytes = new TextEncoder().encode(wire);
+  const once = new SseDecoder();
+  const whole = [...once.push(bytes), ...once.flush()];
+  assert.deepEqual(whole.map((e) => e.data), ['{"a":1}', "line one\nline two", "é✓"]);
+  assert.equal(whole[0].event, "error");
+  assert.equal(whole[2].id, "7");
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const decoder = new SseDecoder();
+    const events = [
+      ...decoder.push(bytes.slice(0, cut)),
+      ...decoder.push(bytes.slice(cut)),
+      ...decoder.flush(),
+    ];
+    assert.deepEqual(events, whole, `cut at ${cut}`);
+  }
+});
+
+Deno.test("sse decoder: an unfinished event at the end is not dispatched", () => {
+  const decoder = new SseDecoder();
+  assert.deepEqual(decoder.push("data: partial"), []);
+  assert.equal(decoder.hasPartialEvent, true);
+  assert.deepEqual(decoder.flush(), []);
+});
+
+Deno.test("sse encoder: multi-line data becomes several data lines and round-trips", () => {
+  const wire = encodeSse({ event: "error", data: "a\nb" });
+  assert.equal(wire, "event: error\ndata: a\ndata: b\n\n");
+  assert.deepEqual(new SseDecoder().push(wire), [{ event: "error", data: "a\nb" }]);
+});
+
+Deno.test("functionSubPath: hosted (/name/...) and local (/functions/v1/name/...) paths agree", () => {
+  assert.equal(
+    functionSubPath(new URL("http://x/llm-router/v1/models"), "llm-router"),
+    "/v1/models",
+  );
+  assert.equal(
+    functionSubPath(new URL("http://x/functions/v1/llm-router/v1/models"), "llm-router"),
+    "/v1/models",
+  );
+  assert.equal(functionSubPath(new URL("http://x/functions/v1/llm-router"), "llm-router"), "/");
+  assert.equal(functionSubPath(new URL("http://x/functions/v1/llm-router/"), "llm-router"), "/");
+  assert.equal(functionSubPath(new URL("http://x/other"), "llm-router"), "/other");
+});
+
+Deno.test("requestIdOf: keeps a sane caller id, replaces a hostile one", () => {
+  assert.equal(
+    requestIdOf(new Request("http://x", { headers: { "x-request-id": "req-12345678" } })),
+    "req-12345678",
+  );
+  const generated = requestIdOf(
+    new Request("http://x", { headers: { "x-request-id": "<script>" } }),
+  );
+  assert.match(generated, /^[0-9a-f-]{36}$/);
+});
+
+Deno.test("redactSecrets: provider keys, bearer tokens, JWTs and key=value pairs are removed", () => {
+  const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXN0dWZm";
+  const text = [
+    "Incorrect API key provided: sk-proj-AbCdEf0123456789xyz.",
+    "anthropic sk-ant-api03-AbCdEf0123456789",
+    "legacy sk-AbCdEf0123456789abcdef",
+    "Authorization: Bearer abcdefghijklmnop",
+    `token ${jwt}`,
+    "https://x/?api_key=supersecretvalue&x=1",
+    '{"x-api-key": "k-1234567890"}',
+    "groq gsk_ABCDEFGHIJKLMNOP1234 xai xai-ABCDEFGHIJKLMNOP google AIzaSyA1234567890abcdefghijkl",
+  ].join("\n");
+  const out = redactSecrets(text);
+  for (
+    const secret of [
+      "AbCdEf0123456789",
+      "abcdefghijklmnop",
+      jwt,
+      "supersecretvalue",
+      "k-1234567890",
+      "ABCDEFGHIJKLMNOP",
+      "SyA1234567890",
+    ]
+  ) {
+    assert.ok(!out.includes(secret), `${secret} survived: ${out}`);
+  }
+  assert.match(out, /sk-proj-\[redacted\]/);
+  assert.equal(redactSecrets("nothing to hide here"), "nothing to hide here");
+});
+
+Deno.test("maskKey: shows only the edges of a key", () => {
+  assert.equal(maskKey("sk-1234567890abcdef"), "sk-12…cdef");
+  assert.equal(maskKey("short"), "****");
+  assert.equal(maskKey(undefined), "(not set)");
+});
+
+Deno.test("jsonLogger: every string field is redacted before it is written", () => {
+  const lines: string[] = [];
+  const log = jsonLogger("fn", (_level, line) => lines.push(line));
+  log.error("upstream_failed", { detail: "bad key sk-proj-AbCdEf0123456789xyz", count: 3 });
+  const record = JSON.parse(lines[0]);
+  assert.equal(record.fn, "fn");
+  assert.equal(record.level, "error");
+  assert.equal(record.count, 3);
+  assert.ok(!lines[0].includes("AbCdEf0123456789"));
+});
+
+Deno.test("jwt: sign then verify round-trips; expiry, nbf and signature are enforced", async () => {
+  const jwt = new Hs256Jwt("a-secret-of-at-least-32-characters-long!");
+  const now = 1_800_000_000;
+  const token = await jwt.sign({ sub: "u1", role: "authenticated", exp: now + 60 });
+  assert.equal((await jwt.verify(token, now)).sub, "u1");
+  await assert.rejects(
+    jwt.verify(token, now + 120),
+    (e: unknown) => e instanceof JwtError && e.reason === "expired",
+  );
+  const early = await jwt.sign({ sub: "u1", exp: now + 600, nbf: now + 300 });
+  await assert.rejects(
+    jwt.verify(early, now),
+    (e: unknown) => e instanceof JwtError && e.reason === "not_yet_valid",
+  );
+  const other = new Hs256Jwt("another-secret-of-at-least-32-characters");
+  await assert.rejects(
+    other.verify(token, now),
+    (e: unknown) => e instanceof JwtError && e.reason === "bad_signature",
+  );
+  await assert.rejects(
+    jwt.verify("a.b", now),
+    (e: unknown) => e instanceof JwtError && e.reason === "malformed",
+  );
+});
+
+Deno.test("base64url: round-trips bytes and rejects foreign characters", () => {
+  const bytes = new Uint8Array([0, 255, 62, 63, 128, 1]);
+  assert.deepEqual(base64UrlDecode(base64UrlEncode(bytes)), bytes);
+  assert.throws(() => base64UrlDecode("ab+/"), TypeError);
+});
+
+Deno.test("retryAfterMs: retry-after-ms, seconds and HTTP dates", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(retryAfterMs(new Headers({ "retry-after-ms": "250" }), now), 250);
+  assert.equal(retryAfterMs(new Headers({ "retry-after": "3" }), now), 3000);
+  assert.equal(
+    retryAfterMs(new Headers({ "retry-after": "Thu, 01 Jan 2026 00:00:05 GMT" }), now),
+    5000,
+  );
+  assert.equal(retryAfterMs(new Headers(), now), undefined);
+});
+
+Deno.test("upstream errors: a key echoed by the provider never reaches our message", async () => {
+  const response = new Response(
+    JSON.stringify({
+      error: {
+        message: "Incorrect API key provided: sk-proj-AbCdEf0123456789xyz",
+        code: "invalid_request",
+      },
+    }),
+    { status: 400 },
+  );
+  const error = await upstreamErrorFromResponse(response, Date.now());
+  assert.equal(error.status, 502);
+  assert.ok(!error.message.includes("AbCdEf0123456789"));
+  const quota = await upstreamErrorFromResponse(
+    new Response(JSON.stringify({ error: { message: "quota", code: "insufficient_quota" } }), {
+      status: 429,
+    }),
+    Date.now(),
+  );
+  assert.equal(quota.code, "PROVIDER_QUOTA_EXCEEDED");
+  assert.equal(quota.retryable, false);
+});
