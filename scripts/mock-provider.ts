@@ -8,7 +8,8 @@
  * `<url>`). Control: `GET /mock/requests`, `POST /mock/faults`
  * `{"spec": "status=500", "count": 1}`, `DELETE /mock/faults`, `POST /mock/reset`.
  *
- * Run alone: `deno run -A scripts/mock-provider.ts` (port `MOCK_PROVIDER_PORT`, default 54399).
+ * Run alone: `deno run -A scripts/mock-provider.ts` (port `MOCK_PROVIDER_PORT`, default 54399;
+ * reply length `MOCK_DEFAULT_WORDS`, default 20).
  */
 import { anthropicError, anthropicFaultError, messages } from "./mock/anthropic-routes.ts";
 import { MockContext, MockRequestRecord } from "./mock/context.ts";
@@ -267,7 +268,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 if (import.meta.main) {
   const port = Number(Deno.env.get("MOCK_PROVIDER_PORT") ?? 54399);
-  const mock = await startMockProvider({ port });
+  const defaultWords = Number(Deno.env.get("MOCK_DEFAULT_WORDS") ?? 20);
+  const mock = await startMockProvider({ port, defaultWords });
   console.log(
     `mock provider on ${mock.url}: OPENAI_BASE_URL=${mock.openaiBaseUrl} ANTHROPIC_BASE_URL=${mock.anthropicBaseUrl}`,
   );

@@ -8,10 +8,8 @@ import {
   base64UrlDecode,
   base64UrlEncode,
 } from "../supabase/functions/_shared/security/base64url.ts";
-import {
-  retryAfterMs,
-  upstreamErrorFromResponse,
-} from "../supabase/functions/_shared/direct/upstream-error.ts";
+import { upstreamErrorFromResponse } from "../supabase/functions/_shared/direct/upstream-error.ts";
+import { retryAfterMs } from "../supabase/functions/_shared/http/retry-after.ts";
 import { jsonLogger } from "../supabase/functions/_shared/http/log.ts";
 
 Deno.test("sse decoder: events split across chunks at every byte boundary decode the same", () => {

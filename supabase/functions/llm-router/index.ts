@@ -1,36 +1,15 @@
 /**
- * llm-router: the gateway API (native and OpenAI-compatible chat, embeddings, jobs).
- *
- * This is the function's shell: it boots, answers CORS and `GET /health`,
- * and refuses every other route with 501 until its capability lands, so
- * callers get a clear JSON answer rather than a crash or a hang.
+ * llm-router: the gateway. Provider-agnostic chat, streaming, tool calls and
+ * embeddings behind the native API (`POST /functions/v1/llm-router`) and an
+ * OpenAI-compatible one (`/functions/v1/llm-router/v1/...`), with routing by
+ * use case, agent and account, retries, fallbacks and circuit breakers.
  */
-import { createFunctionApp } from "../_shared/http/app.ts";
-import { EnvReader, processEnv } from "../_shared/http/env.ts";
-import { HttpError, jsonResponse } from "../_shared/http/errors.ts";
-import { jsonLogger, Logger } from "../_shared/http/log.ts";
+import { processEnv } from "../_shared/http/env.ts";
+import { jsonLogger } from "../_shared/http/log.ts";
 import { serveIfEntry } from "../_shared/http/serve.ts";
-
-/** Builds the llm-router handler. */
-export function createRouterHandler(env: EnvReader, log: Logger) {
-  return createFunctionApp({
-    name: "llm-router",
-    env,
-    log,
-    route: ({ request, path }) => {
-      if (request.method === "GET" && (path === "/health" || path === "/")) {
-        return jsonResponse({ status: "ok", function: "llm-router" });
-      }
-      throw new HttpError(
-        501,
-        "NOT_IMPLEMENTED",
-        "llm-router serves only GET /health in this release",
-      );
-    },
-  });
-}
+import { createRouterApp } from "./app.ts";
 
 /** The function's request handler. */
-export const handler = createRouterHandler(processEnv(), jsonLogger("llm-router"));
+export const handler = createRouterApp({ env: processEnv(), log: jsonLogger("llm-router") });
 
 serveIfEntry(import.meta.main, handler);

@@ -20,6 +20,10 @@ export interface DirectConfig {
   maxRetries: number;
   appName: string;
   rollout: RolloutFlag;
+  /** llm-router's URL (`LLM_ROUTER_URL`, else `<SUPABASE_URL>/functions/v1/llm-router`), for routed users. */
+  routerUrl?: string;
+  /** The model asked of the router: a catalog model, `auto` or `auto:<useCase>`. */
+  routerModel: string;
 }
 
 /** The outcome of reading config: a config, or the required names that are missing. */
@@ -73,6 +77,10 @@ export function readDirectConfig(env: EnvReader, modelEnv: string): DirectConfig
       maxRetries,
       appName: env("APP_NAME") ?? "this product",
       rollout,
+      routerUrl: (env("LLM_ROUTER_URL") ??
+        (env("SUPABASE_URL") ? `${env("SUPABASE_URL")}/functions/v1/llm-router` : undefined))
+        ?.replace(/\/+$/, ""),
+      routerModel: env("DIRECT_ROUTER_MODEL") ?? "auto:general",
     },
   };
 }

@@ -1,23 +1,26 @@
 /**
  * The request pipeline both direct functions share: CORS, health, config,
- * auth, rollout, body validation, then OpenAI's stream relayed to the caller.
+ * auth, rollout, body validation, then the stream relayed to the caller:
+ * from OpenAI directly, or from llm-router for users rolled onto it.
  * Each function supplies only its extra fields and its system prompt.
  */
 import { createFunctionApp, methodNotAllowed } from "../http/app.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/errors.ts";
 import { readJsonObject } from "../http/body.ts";
-import { authenticateUser } from "../http/auth.ts";
+import { authenticateUser, bearerToken } from "../http/auth.ts";
 import { EnvReader } from "../http/env.ts";
 import { Logger } from "../http/log.ts";
 import { SSE_HEADERS } from "../http/sse.ts";
 import { Hs256Jwt } from "../security/jwt-hs256.ts";
 import { DirectConfig, DirectConfigResult, readDirectConfig } from "./config.ts";
 import { DirectChatInput, parseDirectChatInput } from "./chat-input.ts";
-import { servingPathFor } from "./rollout.ts";
+import { ServingPath, servingPathFor } from "./rollout.ts";
 import {
   abortableSleep,
   ClientDisconnected,
+  openAITarget,
   openUpstreamStream,
+  routerTarget,
   UpstreamDeps,
 } from "./openai-stream.ts";
 import { relayChatStream } from "./relay.ts";
@@ -110,30 +113,35 @@ export function createDirectHandler<Extra>(
     });
     const extra = spec.parseExtra(body);
 
-    if (await servingPathFor(user.userId, config.rollout) === "router") {
+    const servingPath = await servingPathFor(user.userId, config.rollout);
+    if (servingPath === "router" && !config.routerUrl) {
       throw new HttpError(
         503,
         "ROUTER_UNAVAILABLE",
-        "The llm-router path is not available yet",
+        "Set LLM_ROUTER_URL or SUPABASE_URL to reach llm-router",
         {},
         {
           "x-llm-path": "router",
         },
       );
     }
+    const target = servingPath === "router"
+      ? routerTarget(config, config.routerUrl!, bearerToken(request)!)
+      : openAITarget(config);
 
     const started = upstream.now();
-    const opened = await openUpstreamStream(
-      config,
-      {
-        systemPrompt: spec.systemPrompt(extra, config),
-        messages: input.messages,
-        temperature: input.temperature,
-        maxTokens: input.maxTokens ?? config.maxOutputTokens,
-      },
-      request.signal,
-      upstream,
-    );
+    const opened = await withPathHeader(servingPath, () =>
+      openUpstreamStream(
+        target,
+        {
+          systemPrompt: spec.systemPrompt(extra, config),
+          messages: input.messages,
+          temperature: input.temperature,
+          maxTokens: input.maxTokens ?? config.maxOutputTokens,
+        },
+        request.signal,
+        upstream,
+      ));
     const stream = relayChatStream(opened.response.body!, {
       abortUpstream: opened.abort,
       idleTimeoutMs: config.idleTimeoutMs,
@@ -141,7 +149,8 @@ export function createDirectHandler<Extra>(
         opened.release();
         deps.log.info("stream_end", {
           requestId,
-          model: config.model,
+          path: servingPath,
+          model: target.model,
           outcome: summary.outcome,
           errorCode: summary.errorCode,
           events: summary.events,
@@ -152,10 +161,21 @@ export function createDirectHandler<Extra>(
         });
       },
     });
+    const served = opened.response.headers.get("x-llm-model") ?? target.model;
     return new Response(stream, {
       status: 200,
-      headers: { ...SSE_HEADERS, "x-llm-path": "direct", "x-llm-model": config.model },
+      headers: { ...SSE_HEADERS, "x-llm-path": servingPath, "x-llm-model": served },
     });
+  }
+}
+
+/** Runs `open`, tagging any error it throws with the path that was tried. */
+async function withPathHeader<T>(path: ServingPath, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    if (error instanceof HttpError) error.headers["x-llm-path"] = path;
+    throw error;
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * Opening a streamed chat completion on OpenAI with plain `fetch` (no SDK: the
- * direct functions stay dependency-free). Retryable failures before the first
+ * Opening a streamed chat completion with plain `fetch` (no SDK: the direct
+ * functions stay dependency-free), on OpenAI or, for users rolled onto it,
+ * on llm-router's OpenAI-compatible API. Retryable failures before the first
  * byte get a short jittered retry; nothing is retried once streaming starts.
  */
 import { DirectConfig } from "./config.ts";
 import { ChatTurn } from "./chat-input.ts";
 import {
+  routerErrorFromResponse,
   UpstreamError,
   upstreamErrorFromResponse,
   upstreamErrorFromThrown,
@@ -35,6 +37,51 @@ export interface UpstreamChat {
   maxTokens: number;
 }
 
+/** Where a stream is opened and how its failures are read. */
+export interface UpstreamTarget {
+  /** The `…/chat/completions` URL. */
+  url: string;
+  /** The `Authorization` header value. */
+  authorization: string;
+  model: string;
+  maxRetries: number;
+  firstByteTimeoutMs: number;
+  /** Classifies a non-2xx answer. */
+  errorFrom: (response: Response, nowMs: number) => Promise<UpstreamError>;
+}
+
+/** OpenAI itself, with the platform key. */
+export function openAITarget(config: DirectConfig): UpstreamTarget {
+  return {
+    url: `${config.openaiBaseUrl}/chat/completions`,
+    authorization: `Bearer ${config.openaiApiKey}`,
+    model: config.model,
+    maxRetries: config.maxRetries,
+    firstByteTimeoutMs: config.firstByteTimeoutMs,
+    errorFrom: upstreamErrorFromResponse,
+  };
+}
+
+/**
+ * llm-router's OpenAI-compatible API, called with the user's own token. The
+ * router retries and falls back itself, so this path does not retry again
+ * (that would multiply attempts), and its errors pass through as they are.
+ */
+export function routerTarget(
+  config: DirectConfig,
+  routerUrl: string,
+  userToken: string,
+): UpstreamTarget {
+  return {
+    url: `${routerUrl}/v1/chat/completions`,
+    authorization: `Bearer ${userToken}`,
+    model: config.routerModel,
+    maxRetries: 0,
+    firstByteTimeoutMs: config.firstByteTimeoutMs,
+    errorFrom: routerErrorFromResponse,
+  };
+}
+
 /** An upstream stream whose headers arrived with a 2xx. */
 export interface OpenedStream {
   response: Response;
@@ -51,23 +98,23 @@ const BACKOFF_BASE_MS = 200;
 
 /** Opens the stream, retrying retryable failures; throws `UpstreamError` or `ClientDisconnected`. */
 export async function openUpstreamStream(
-  config: DirectConfig,
+  target: UpstreamTarget,
   chat: UpstreamChat,
   clientSignal: AbortSignal,
   deps: UpstreamDeps,
 ): Promise<OpenedStream> {
   const body = JSON.stringify({
-    model: config.model,
+    model: target.model,
     messages: [{ role: "system", content: chat.systemPrompt }, ...chat.messages],
     stream: true,
     stream_options: { include_usage: true },
     max_completion_tokens: chat.maxTokens,
     ...(chat.temperature === undefined ? {} : { temperature: chat.temperature }),
   });
-  const attemptsAllowed = 1 + config.maxRetries;
+  const attemptsAllowed = 1 + target.maxRetries;
   for (let attempt = 1;; attempt++) {
     if (clientSignal.aborted) throw new ClientDisconnected();
-    const result = await attemptOnce(config, body, clientSignal, deps);
+    const result = await attemptOnce(target, body, clientSignal, deps);
     if (!(result instanceof UpstreamError)) return { ...result, attempts: attempt };
     if (!result.retryable || attempt >= attemptsAllowed) throw result;
     const wait = result.retryAfterMs ??
@@ -78,7 +125,7 @@ export async function openUpstreamStream(
 }
 
 async function attemptOnce(
-  config: DirectConfig,
+  target: UpstreamTarget,
   body: string,
   clientSignal: AbortSignal,
   deps: UpstreamDeps,
@@ -90,13 +137,13 @@ async function attemptOnce(
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new DOMException("first byte timeout", "TimeoutError"));
-  }, config.firstByteTimeoutMs);
+  }, target.firstByteTimeoutMs);
   let response: Response;
   try {
-    response = await deps.fetch(`${config.openaiBaseUrl}/chat/completions`, {
+    response = await deps.fetch(target.url, {
       method: "POST",
       headers: {
-        "authorization": `Bearer ${config.openaiApiKey}`,
+        "authorization": target.authorization,
         "content-type": "application/json",
         "accept": "text/event-stream",
       },
@@ -112,7 +159,7 @@ async function attemptOnce(
   }
   if (!response.ok) {
     clientSignal.removeEventListener("abort", onClientAbort);
-    return await upstreamErrorFromResponse(response, deps.now());
+    return await target.errorFrom(response, deps.now());
   }
   return {
     response,

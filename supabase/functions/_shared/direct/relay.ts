@@ -10,6 +10,7 @@
  */
 import { encodeSse, SseDecoder } from "../http/sse.ts";
 import { redactSecrets } from "../security/redact.ts";
+import { idleWatchdog } from "../http/idle-watchdog.ts";
 
 /** Token usage reported in the final chunk (`stream_options.include_usage`). */
 export interface StreamUsage {
@@ -186,31 +187,4 @@ function observe(summary: RelaySummary, chunk: Chunk): void {
   if (choice && typeof choice.finish_reason === "string") {
     summary.finishReason = choice.finish_reason;
   }
-}
-
-/**
- * One timer per stream that fires `onIdle` once nothing was read for `ms`.
- * `touch()` only records the time; the timer re-arms itself for the remainder.
- */
-function idleWatchdog(ms: number, onIdle: () => void) {
-  let last = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const state = {
-    fired: false,
-    touch: () => {
-      last = performance.now();
-    },
-    stop: () => clearTimeout(timer),
-  };
-  const check = () => {
-    const quiet = performance.now() - last;
-    if (quiet >= ms) {
-      state.fired = true;
-      onIdle();
-    } else {
-      timer = setTimeout(check, ms - quiet);
-    }
-  };
-  timer = setTimeout(check, ms);
-  return state;
 }

@@ -4,6 +4,7 @@
  */
 import { HttpError } from "../http/errors.ts";
 import { redactSecrets } from "../security/redact.ts";
+import { retryAfterMs } from "../http/retry-after.ts";
 
 /** A failed upstream attempt, already mapped to our response. */
 export class UpstreamError extends HttpError {
@@ -99,6 +100,37 @@ export async function upstreamErrorFromResponse(
   );
 }
 
+/**
+ * Reads an llm-router error (OpenAI-shaped, carrying our own code) and keeps
+ * its status, code and retryability: the router already classified it.
+ */
+export async function routerErrorFromResponse(
+  response: Response,
+  nowMs: number,
+): Promise<UpstreamError> {
+  const raw = await response.text().catch(() => "");
+  let error: { code?: unknown; message?: unknown; retryable?: unknown } = {};
+  try {
+    error = JSON.parse(raw)?.error ?? {};
+  } catch {
+    // Not the router's JSON (a proxy page?): classify by status below.
+  }
+  const code = typeof error.code === "string"
+    ? error.code
+    : response.status >= 500
+    ? "PROVIDER_ERROR"
+    : "ROUTER_ERROR";
+  const message = redactSecrets(String(error.message ?? `llm-router answered ${response.status}`))
+    .slice(0, 300);
+  return new UpstreamError(
+    response.status,
+    code,
+    message,
+    error.retryable === true,
+    response.status === 429 ? retryAfterMs(response.headers, nowMs) : undefined,
+  );
+}
+
 /** Classifies a thrown fetch failure: our timeout, or the network. */
 export function upstreamErrorFromThrown(error: unknown, timedOut: boolean): UpstreamError {
   if (timedOut) {
@@ -106,16 +138,4 @@ export function upstreamErrorFromThrown(error: unknown, timedOut: boolean): Upst
   }
   const message = error instanceof Error ? redactSecrets(error.message).slice(0, 200) : "unknown";
   return new UpstreamError(503, "NETWORK", `Could not reach the AI provider (${message})`, true);
-}
-
-/** Milliseconds to wait from `retry-after-ms` or `retry-after` (seconds or HTTP date). */
-export function retryAfterMs(headers: Headers, nowMs: number): number | undefined {
-  const ms = Number(headers.get("retry-after-ms"));
-  if (headers.has("retry-after-ms") && Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get("retry-after");
-  if (value === null) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

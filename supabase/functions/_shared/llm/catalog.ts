@@ -1,0 +1,374 @@
+/**
+ * The model catalog: the one place in code where model names appear. Per
+ * model: its provider, context window, largest output, prices in USD per
+ * million tokens (input, output, cached input, cache write), what it can do,
+ * and which tokenizer approximates it. Everything else reads the catalog or
+ * configuration; deployments add or re-price models through config
+ * (`LLM_MODELS`), not code.
+ */
+
+/** What a model can do. */
+export interface ModelCapabilities {
+  chat: boolean;
+  tools: boolean;
+  vision: boolean;
+  json: boolean;
+  embeddings: boolean;
+}
+
+/** Prices in USD per million tokens. */
+export interface ModelPrices {
+  input: number;
+  output: number;
+  /** Input tokens read from the provider's prompt cache. */
+  cachedInput: number;
+  /** Input tokens written to the prompt cache (Anthropic); equals `input` where there is no surcharge. */
+  cacheWrite: number;
+}
+
+/** How tokens are counted for budgeting: an exact BPE, or o200k times a safety factor. */
+export type TokenizerFamily = "o200k" | "cl100k" | "approx";
+
+/** One model. */
+export interface CatalogModel {
+  /** The name callers use and the provider expects. */
+  id: string;
+  provider: string;
+  contextWindow: number;
+  maxOutputTokens: number;
+  prices: ModelPrices;
+  capabilities: ModelCapabilities;
+  tokenizer: TokenizerFamily;
+  /** Embedding models: the vector size. */
+  embeddingDimensions?: number;
+}
+
+const chat = (tools: boolean, vision: boolean, json = true): ModelCapabilities => ({
+  chat: true,
+  tools,
+  vision,
+  json,
+  embeddings: false,
+});
+const embedding: ModelCapabilities = {
+  chat: false,
+  tools: false,
+  vision: false,
+  json: false,
+  embeddings: true,
+};
+const price = (
+  input: number,
+  output: number,
+  cachedInput = input,
+  cacheWrite = input,
+): ModelPrices => ({
+  input,
+  output,
+  cachedInput,
+  cacheWrite,
+});
+
+/** The built-in models, with list prices as published by each provider. */
+export const BUILT_IN_MODELS: readonly CatalogModel[] = [
+  // OpenAI
+  {
+    id: "gpt-4o-mini",
+    provider: "openai",
+    contextWindow: 128_000,
+    maxOutputTokens: 16_384,
+    prices: price(0.15, 0.6, 0.075),
+    capabilities: chat(true, true),
+    tokenizer: "o200k",
+  },
+  {
+    id: "gpt-4o",
+    provider: "openai",
+    contextWindow: 128_000,
+    maxOutputTokens: 16_384,
+    prices: price(2.5, 10, 1.25),
+    capabilities: chat(true, true),
+    tokenizer: "o200k",
+  },
+  {
+    id: "gpt-4.1",
+    provider: "openai",
+    contextWindow: 1_047_576,
+    maxOutputTokens: 32_768,
+    prices: price(2, 8, 0.5),
+    capabilities: chat(true, true),
+    tokenizer: "o200k",
+  },
+  {
+    id: "gpt-4.1-mini",
+    provider: "openai",
+    contextWindow: 1_047_576,
+    maxOutputTokens: 32_768,
+    prices: price(0.4, 1.6, 0.1),
+    capabilities: chat(true, true),
+    tokenizer: "o200k",
+  },
+  {
+    id: "gpt-4.1-nano",
+    provider: "openai",
+    contextWindow: 1_047_576,
+    maxOutputTokens: 32_768,
+    prices: price(0.1, 0.4, 0.025),
+    capabilities: chat(true, true),
+    tokenizer: "o200k",
+  },
+  {
+    id: "text-embedding-3-small",
+    provider: "openai",
+    contextWindow: 8_191,
+    maxOutputTokens: 0,
+    prices: price(0.02, 0),
+    capabilities: embedding,
+    tokenizer: "cl100k",
+    embeddingDimensions: 1_536,
+  },
+  {
+    id: "text-embedding-3-large",
+    provider: "openai",
+    contextWindow: 8_191,
+    maxOutputTokens: 0,
+    prices: price(0.13, 0),
+    capabilities: embedding,
+    tokenizer: "cl100k",
+    embeddingDimensions: 3_072,
+  },
+  // Anthropic: cache writes cost 1.25× input, cache reads 0.1×.
+  {
+    id: "claude-sonnet-4-6",
+    provider: "anthropic",
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    prices: price(3, 15, 0.3, 3.75),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  {
+    id: "claude-haiku-4-5",
+    provider: "anthropic",
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    prices: price(1, 5, 0.1, 1.25),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  {
+    id: "claude-opus-4-5",
+    provider: "anthropic",
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    prices: price(5, 25, 0.5, 6.25),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  // Google Gemini, through its OpenAI-compatible endpoint.
+  {
+    id: "gemini-2.5-flash",
+    provider: "gemini",
+    contextWindow: 1_048_576,
+    maxOutputTokens: 65_536,
+    prices: price(0.3, 2.5, 0.075),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  {
+    id: "gemini-2.5-pro",
+    provider: "gemini",
+    contextWindow: 1_048_576,
+    maxOutputTokens: 65_536,
+    prices: price(1.25, 10, 0.31),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  {
+    id: "gemini-embedding-001",
+    provider: "gemini",
+    contextWindow: 2_048,
+    maxOutputTokens: 0,
+    prices: price(0.15, 0),
+    capabilities: embedding,
+    tokenizer: "approx",
+    embeddingDimensions: 3_072,
+  },
+  // Mistral
+  {
+    id: "mistral-large-latest",
+    provider: "mistral",
+    contextWindow: 128_000,
+    maxOutputTokens: 8_192,
+    prices: price(2, 6),
+    capabilities: chat(true, false),
+    tokenizer: "approx",
+  },
+  {
+    id: "mistral-small-latest",
+    provider: "mistral",
+    contextWindow: 128_000,
+    maxOutputTokens: 8_192,
+    prices: price(0.1, 0.3),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  {
+    id: "mistral-embed",
+    provider: "mistral",
+    contextWindow: 8_192,
+    maxOutputTokens: 0,
+    prices: price(0.1, 0),
+    capabilities: embedding,
+    tokenizer: "approx",
+    embeddingDimensions: 1_024,
+  },
+  // Groq
+  {
+    id: "llama-3.3-70b-versatile",
+    provider: "groq",
+    contextWindow: 131_072,
+    maxOutputTokens: 32_768,
+    prices: price(0.59, 0.79),
+    capabilities: chat(true, false),
+    tokenizer: "approx",
+  },
+  {
+    id: "llama-3.1-8b-instant",
+    provider: "groq",
+    contextWindow: 131_072,
+    maxOutputTokens: 131_072,
+    prices: price(0.05, 0.08),
+    capabilities: chat(true, false),
+    tokenizer: "approx",
+  },
+  // OpenRouter
+  {
+    id: "openrouter/auto",
+    provider: "openrouter",
+    contextWindow: 128_000,
+    maxOutputTokens: 16_384,
+    prices: price(3, 15),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  // xAI
+  {
+    id: "grok-4",
+    provider: "xai",
+    contextWindow: 256_000,
+    maxOutputTokens: 32_768,
+    prices: price(3, 15, 0.75),
+    capabilities: chat(true, true),
+    tokenizer: "approx",
+  },
+  {
+    id: "grok-3-mini",
+    provider: "xai",
+    contextWindow: 131_072,
+    maxOutputTokens: 32_768,
+    prices: price(0.3, 0.5, 0.075),
+    capabilities: chat(true, false),
+    tokenizer: "approx",
+  },
+  // DeepSeek
+  {
+    id: "deepseek-chat",
+    provider: "deepseek",
+    contextWindow: 128_000,
+    maxOutputTokens: 8_192,
+    prices: price(0.28, 0.42, 0.028),
+    capabilities: chat(true, false),
+    tokenizer: "approx",
+  },
+  {
+    id: "deepseek-reasoner",
+    provider: "deepseek",
+    contextWindow: 128_000,
+    maxOutputTokens: 65_536,
+    prices: price(0.28, 0.42, 0.028),
+    capabilities: chat(false, false, false),
+    tokenizer: "approx",
+  },
+];
+
+/** The use cases the router maps to model chains. */
+export const USE_CASES = [
+  "draft",
+  "summary",
+  "complex",
+  "vision",
+  "general",
+  "voice",
+  "embedding",
+] as const;
+/** A use case. */
+export type UseCase = (typeof USE_CASES)[number];
+
+/** Default ordered chains per use case: the first available target is tried first. */
+export const DEFAULT_USE_CASE_CHAINS: Readonly<Record<UseCase, readonly string[]>> = {
+  draft: ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash", "mistral-small-latest"],
+  summary: ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash", "llama-3.1-8b-instant"],
+  complex: ["claude-sonnet-4-6", "gpt-4.1", "gemini-2.5-pro", "grok-4"],
+  vision: ["gpt-4o", "claude-sonnet-4-6", "gemini-2.5-flash"],
+  general: ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash", "deepseek-chat"],
+  voice: ["gpt-4.1-nano", "llama-3.1-8b-instant", "gpt-4o-mini", "claude-haiku-4-5"],
+  embedding: ["text-embedding-3-small", "gemini-embedding-001", "mistral-embed"],
+};
+
+/** Agent tiers and the use case whose chain each starts from. */
+export const DEFAULT_TIER_USE_CASES: Readonly<Record<string, UseCase>> = {
+  strategy: "complex",
+  analytical: "complex",
+  writing: "draft",
+  research: "complex",
+  support: "general",
+  assistant: "general",
+  realtime: "voice",
+};
+
+/** A lookup over built-in models plus configured ones (which win on the same id). */
+export class ModelCatalog {
+  readonly #models = new Map<string, CatalogModel>();
+
+  constructor(
+    extra: readonly CatalogModel[] = [],
+    builtIn: readonly CatalogModel[] = BUILT_IN_MODELS,
+  ) {
+    for (const model of builtIn) this.#models.set(model.id, model);
+    for (const model of extra) this.#models.set(model.id, model);
+  }
+
+  /** The model with `id`, if known. */
+  get(id: string): CatalogModel | undefined {
+    return this.#models.get(id);
+  }
+
+  /** Every model, built-in first. */
+  all(): CatalogModel[] {
+    return [...this.#models.values()];
+  }
+}
+
+/** Cost in USD of `usage` on `model`; cached and cache-write tokens are billed at their own prices, once. */
+export function costOf(
+  model: CatalogModel,
+  usage: {
+    inputTokens: number;
+    outputTokens: number;
+    cachedInputTokens: number;
+    cacheWriteTokens: number;
+  },
+): number {
+  const uncached = Math.max(
+    0,
+    usage.inputTokens - usage.cachedInputTokens - usage.cacheWriteTokens,
+  );
+  const p = model.prices;
+  return (
+    uncached * p.input +
+    usage.cachedInputTokens * p.cachedInput +
+    usage.cacheWriteTokens * p.cacheWrite +
+    usage.outputTokens * p.output
+  ) / 1_000_000;
+}

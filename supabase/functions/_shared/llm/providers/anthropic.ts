@@ -1,0 +1,105 @@
+/**
+ * The adapter for Anthropic's Messages API, built on the official
+ * `@anthropic-ai/sdk`. Anthropic serves no embeddings, so `embed` is absent.
+ */
+import Anthropic from "@anthropic-ai/sdk";
+import type { MessageCreateParamsStreaming } from "@anthropic-ai/sdk/resources/messages";
+import type { LLMChatRequest, LLMChatResponse, LLMStreamEvent } from "../types.ts";
+import {
+  anthropicFailure,
+  type AnthropicFailureContext,
+  anthropicMalformed,
+} from "./anthropic-errors.ts";
+import { fromAnthropicMessage, toAnthropicParams } from "./anthropic-mapping.ts";
+import { AnthropicStreamState } from "./anthropic-stream.ts";
+import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
+
+/** The router owns timeouts; the SDK's own is only a backstop far beyond any attempt's budget. */
+const SDK_TIMEOUT_MS = 3_600_000;
+
+/**
+ * Sent when no key is configured: a proxy may need none, and Anthropic itself
+ * answers 401, which classifies as INVALID_API_KEY instead of the SDK refusing to run.
+ */
+const PLACEHOLDER_KEY = "no-key";
+
+/** Anthropic, bound to one key and base URL. */
+export class AnthropicAdapter implements ProviderAdapter {
+  /** The provider's name (`anthropic`). */
+  readonly name: string;
+  readonly #init: ProviderAdapterInit;
+  readonly #client: Anthropic;
+
+  constructor(init: ProviderAdapterInit) {
+    this.name = init.spec.name;
+    this.#init = init;
+    this.#client = new Anthropic({
+      // An explicit key also keeps the SDK from reading ANTHROPIC_AUTH_TOKEN.
+      apiKey: init.apiKey || PLACEHOLDER_KEY,
+      baseURL: init.baseUrl,
+      fetch: init.fetch,
+      maxRetries: 0,
+      timeout: SDK_TIMEOUT_MS,
+      webhookKey: null,
+      // The SDK would log raw events on parse failures; the router decides what is logged.
+      logLevel: "off",
+    });
+  }
+
+  /** One complete answer. */
+  async chat(request: LLMChatRequest, options: ProviderCallOptions): Promise<LLMChatResponse> {
+    const ctx = this.#context(options);
+    let message: Anthropic.Message;
+    try {
+      message = await this.#client.messages.create(toAnthropicParams(request, options.model), {
+        signal: options.signal,
+      });
+    } catch (error) {
+      throw anthropicFailure(error, ctx);
+    }
+    if (!Array.isArray(message?.content)) {
+      throw anthropicMalformed(ctx, "the answer has no content");
+    }
+    return fromAnthropicMessage(message, this.name, options.model);
+  }
+
+  /** The answer as events; `start` comes with `message_start`, `finish` after `message_stop`. */
+  async *stream(
+    request: LLMChatRequest,
+    options: ProviderCallOptions,
+  ): AsyncGenerator<LLMStreamEvent> {
+    const ctx = this.#context(options);
+    const params: MessageCreateParamsStreaming = {
+      ...toAnthropicParams(request, options.model),
+      stream: true,
+    };
+    const state = new AnthropicStreamState(this.name, options.model);
+    try {
+      const events = await this.#client.messages.create(params, { signal: options.signal });
+      // Leaving this loop early (the consumer stopped) returns the SDK's
+      // iterator, which aborts the upstream request.
+      for await (const event of events) {
+        for (const out of state.push(event)) yield out;
+      }
+    } catch (error) {
+      throw anthropicFailure(error, ctx);
+    }
+    const finish = state.finish();
+    // The SDK ends a stream quietly when it is cut or aborted; only the missing
+    // message_stop (or the aborted signal) tells.
+    if (!finish || options.signal.aborted) {
+      throw anthropicMalformed(ctx, "stream ended before the model finished");
+    }
+    yield finish;
+  }
+
+  #context(options: ProviderCallOptions): AnthropicFailureContext {
+    return {
+      provider: this.name,
+      model: options.model,
+      signal: options.signal,
+      now: this.#init.now,
+      apiKey: this.#init.apiKey,
+    };
+  }
+}

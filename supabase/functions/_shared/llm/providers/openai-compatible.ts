@@ -1,0 +1,154 @@
+/**
+ * The adapter for every provider that speaks OpenAI's Chat Completions
+ * protocol (OpenAI, Gemini, Mistral, Groq, OpenRouter, xAI, DeepSeek and
+ * self-hosted servers), built on the official `openai` SDK. Differences
+ * between them are data (`spec.quirks`), not branches on provider names.
+ */
+import OpenAI from "openai";
+import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type {
+  LLMChatRequest,
+  LLMChatResponse,
+  LLMEmbeddingRequest,
+  LLMEmbeddingResponse,
+  LLMStreamEvent,
+} from "../types.ts";
+import { openAIFailure, type OpenAIFailureContext, openAIMalformed } from "./openai-errors.ts";
+import { fromOpenAICompletion, toOpenAIParams } from "./openai-mapping.ts";
+import { OpenAIStreamState } from "./openai-stream.ts";
+import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
+
+/** The router owns timeouts; the SDK's own is only a backstop far beyond any attempt's budget. */
+const SDK_TIMEOUT_MS = 3_600_000;
+
+/**
+ * Sent when no key is configured: local servers need none, and a provider
+ * that does answers 401, which classifies as INVALID_API_KEY instead of the
+ * SDK refusing to construct.
+ */
+const PLACEHOLDER_KEY = "no-key";
+
+/** One OpenAI-compatible provider, bound to one key and base URL. */
+export class OpenAICompatibleAdapter implements ProviderAdapter {
+  /** The provider's name (`openai`, `gemini`, a custom name …). */
+  readonly name: string;
+  /** Embeddings; present only when the provider's quirks say it serves them. */
+  readonly embed?: (
+    request: LLMEmbeddingRequest,
+    options: ProviderCallOptions,
+  ) => Promise<LLMEmbeddingResponse>;
+  readonly #init: ProviderAdapterInit;
+  readonly #client: OpenAI;
+
+  constructor(init: ProviderAdapterInit) {
+    this.name = init.spec.name;
+    this.#init = init;
+    this.#client = new OpenAI({
+      apiKey: init.apiKey || PLACEHOLDER_KEY,
+      baseURL: init.baseUrl,
+      fetch: init.fetch,
+      maxRetries: 0,
+      timeout: SDK_TIMEOUT_MS,
+      // Explicit nulls keep the SDK from reading OPENAI_* env vars and sending
+      // an OpenAI org/project header to other providers.
+      organization: null,
+      project: null,
+      adminAPIKey: null,
+      webhookSecret: null,
+      // The SDK would log raw chunks on parse failures; the router decides what is logged.
+      logLevel: "off",
+    });
+    if (init.spec.quirks.embeddings) {
+      this.embed = (request, options) => this.#embed(request, options);
+    }
+  }
+
+  /** One complete answer. */
+  async chat(request: LLMChatRequest, options: ProviderCallOptions): Promise<LLMChatResponse> {
+    const ctx = this.#context(options);
+    const params = toOpenAIParams(request, options.model, this.#init.spec.quirks);
+    let completion: OpenAI.ChatCompletion;
+    try {
+      completion = await this.#client.chat.completions.create(params, { signal: options.signal });
+    } catch (error) {
+      throw openAIFailure(error, ctx);
+    }
+    if (!Array.isArray(completion?.choices) || completion.choices.length === 0) {
+      throw openAIMalformed(ctx, "the answer has no choices");
+    }
+    return fromOpenAICompletion(completion, this.name, options.model);
+  }
+
+  /** The answer as events; `start` comes with the first upstream chunk, `finish` after the last. */
+  async *stream(
+    request: LLMChatRequest,
+    options: ProviderCallOptions,
+  ): AsyncGenerator<LLMStreamEvent> {
+    const ctx = this.#context(options);
+    const { quirks } = this.#init.spec;
+    const params: ChatCompletionCreateParamsStreaming = {
+      ...toOpenAIParams(request, options.model, quirks),
+      stream: true,
+      ...(quirks.streamUsage ? { stream_options: { include_usage: true } } : {}),
+    };
+    const state = new OpenAIStreamState(this.name, options.model);
+    try {
+      const chunks = await this.#client.chat.completions.create(params, {
+        signal: options.signal,
+      });
+      // Leaving this loop early (the consumer stopped) returns the SDK's
+      // iterator, which aborts the upstream request.
+      for await (const chunk of chunks) {
+        for (const event of state.push(chunk)) yield event;
+      }
+    } catch (error) {
+      throw openAIFailure(error, ctx);
+    }
+    const finish = state.finish();
+    // The SDK ends a stream quietly when it is cut or aborted; only the missing
+    // finish reason (or the aborted signal) tells.
+    if (!finish || options.signal.aborted) {
+      throw openAIMalformed(ctx, "stream ended before the model finished");
+    }
+    yield finish;
+  }
+
+  async #embed(
+    request: LLMEmbeddingRequest,
+    options: ProviderCallOptions,
+  ): Promise<LLMEmbeddingResponse> {
+    const ctx = this.#context(options);
+    let response: OpenAI.CreateEmbeddingResponse;
+    try {
+      response = await this.#client.embeddings.create({
+        model: options.model,
+        input: request.input,
+        ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
+        encoding_format: "float",
+      }, { signal: options.signal });
+    } catch (error) {
+      throw openAIFailure(error, ctx);
+    }
+    const data = [...(response?.data ?? [])].sort((a, b) => a.index - b.index);
+    // Vectors are matched to inputs by position; a short answer would misalign them.
+    if (data.length !== request.input.length) {
+      throw openAIMalformed(ctx, `expected ${request.input.length} embeddings, got ${data.length}`);
+    }
+    return {
+      embeddings: data.map((item) => item.embedding),
+      usage: { inputTokens: response.usage?.prompt_tokens ?? 0 },
+      provider: this.name,
+      model: response.model || options.model,
+    };
+  }
+
+  #context(options: ProviderCallOptions): OpenAIFailureContext {
+    return {
+      provider: this.name,
+      model: options.model,
+      signal: options.signal,
+      now: this.#init.now,
+      apiKey: this.#init.apiKey,
+    };
+  }
+}

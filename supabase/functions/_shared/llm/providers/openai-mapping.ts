@@ -1,0 +1,169 @@
+/**
+ * Shared types ⇄ OpenAI Chat Completions wire shapes, for every
+ * OpenAI-compatible provider. Provider differences come in as quirks, never
+ * as provider names.
+ */
+import type {
+  ChatCompletion,
+  ChatCompletionContentPart,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+  ChatCompletionToolChoiceOption,
+} from "openai/resources/chat/completions";
+import type { CompletionUsage } from "openai/resources/completions";
+import type {
+  LLMChatRequest,
+  LLMChatResponse,
+  LLMFinishReason,
+  LLMMessage,
+  LLMToolCall,
+  LLMToolChoice,
+  LLMUsage,
+} from "../types.ts";
+import type { OpenAICompatibleQuirks } from "./provider.ts";
+
+/** Chat Completions parameters for `request`, without the streaming fields. */
+export function toOpenAIParams(
+  request: LLMChatRequest,
+  model: string,
+  quirks: OpenAICompatibleQuirks,
+): ChatCompletionCreateParamsNonStreaming {
+  const params: ChatCompletionCreateParamsNonStreaming = {
+    model,
+    messages: request.messages.map(toOpenAIMessage),
+  };
+  const tools = request.tools ?? [];
+  // Providers reject tool_choice and parallel_tool_calls when no tools are sent.
+  if (tools.length > 0) {
+    params.tools = tools.map((tool): ChatCompletionTool => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description !== undefined ? { description: tool.description } : {}),
+        parameters: tool.parameters,
+      },
+    }));
+    if (request.toolChoice !== undefined) {
+      params.tool_choice = toOpenAIToolChoice(request.toolChoice);
+    }
+    if (quirks.parallelToolCallsParam && request.parallelToolCalls !== undefined) {
+      params.parallel_tool_calls = request.parallelToolCalls;
+    }
+  }
+  if (request.maxTokens !== undefined) params[quirks.maxTokensField] = request.maxTokens;
+  if (request.temperature !== undefined) params.temperature = request.temperature;
+  if (request.topP !== undefined) params.top_p = request.topP;
+  if (request.stop !== undefined && request.stop.length > 0) params.stop = request.stop;
+  if (request.user !== undefined) params.user = request.user;
+  const format = request.responseFormat;
+  if (format?.type === "json_object") params.response_format = { type: "json_object" };
+  if (format?.type === "json_schema") {
+    params.response_format = {
+      type: "json_schema",
+      json_schema: {
+        name: format.name,
+        schema: format.schema,
+        ...(format.strict !== undefined ? { strict: format.strict } : {}),
+      },
+    };
+  }
+  return params;
+}
+
+function toOpenAIMessage(message: LLMMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case "system":
+      return { role: "system", content: message.content };
+    case "user":
+      return {
+        role: "user",
+        content: typeof message.content === "string"
+          ? message.content
+          : message.content.map((part): ChatCompletionContentPart =>
+            part.type === "text" ? { type: "text", text: part.text } : {
+              type: "image_url",
+              image_url: { url: part.url, ...(part.detail ? { detail: part.detail } : {}) },
+            }
+          ),
+      };
+    case "assistant": {
+      const calls = message.toolCalls ?? [];
+      return {
+        role: "assistant",
+        content: message.content,
+        // Some compatible servers reject an empty tool_calls array.
+        ...(calls.length > 0
+          ? {
+            tool_calls: calls.map((call) => ({
+              id: call.id,
+              type: "function" as const,
+              function: { name: call.name, arguments: call.arguments },
+            })),
+          }
+          : {}),
+      };
+    }
+    case "tool":
+      return { role: "tool", tool_call_id: message.toolCallId, content: message.content };
+  }
+}
+
+function toOpenAIToolChoice(choice: LLMToolChoice): ChatCompletionToolChoiceOption {
+  return typeof choice === "string"
+    ? choice
+    : { type: "function", function: { name: choice.name } };
+}
+
+/** The shared response for a Chat Completions answer. */
+export function fromOpenAICompletion(
+  completion: ChatCompletion,
+  provider: string,
+  requestedModel: string,
+): LLMChatResponse {
+  const choice = completion.choices[0];
+  const toolCalls: LLMToolCall[] = [];
+  for (const call of choice?.message.tool_calls ?? []) {
+    if (call.type === "function") {
+      toolCalls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments });
+    }
+  }
+  return {
+    text: choice?.message.content ?? "",
+    toolCalls,
+    finishReason: openAIFinishReason(choice?.finish_reason),
+    usage: openAIUsage(completion.usage),
+    provider,
+    model: completion.model || requestedModel,
+  };
+}
+
+/** OpenAI's finish reason in the shared vocabulary; a missing or unknown one counts as `stop`. */
+export function openAIFinishReason(reason: string | null | undefined): LLMFinishReason {
+  switch (reason) {
+    case "length":
+    case "tool_calls":
+    case "content_filter":
+      return reason;
+    case "function_call":
+      return "tool_calls";
+    default:
+      return "stop";
+  }
+}
+
+/** Fields some compatible providers add to `usage` (DeepSeek reports its cache hits here). */
+interface CompatibleUsage extends CompletionUsage {
+  prompt_cache_hit_tokens?: number | null;
+}
+
+/** Shared usage from an OpenAI-shaped `usage` object; zeros when there is none. */
+export function openAIUsage(usage: CompatibleUsage | null | undefined): LLMUsage {
+  return {
+    inputTokens: usage?.prompt_tokens ?? 0,
+    outputTokens: usage?.completion_tokens ?? 0,
+    cachedInputTokens: usage?.prompt_tokens_details?.cached_tokens ??
+      usage?.prompt_cache_hit_tokens ?? 0,
+    cacheWriteTokens: 0,
+  };
+}

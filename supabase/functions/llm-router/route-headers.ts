@@ -1,0 +1,14 @@
+/** Response headers that say how a request was served. */
+import type { RouteOutcome } from "../_shared/llm/router.ts";
+
+/** `x-llm-provider`, `x-llm-model`, `x-llm-attempts`, `x-llm-fallback-index`, `x-llm-route`, `x-llm-overhead-ms`. */
+export function routeHeaders(route: RouteOutcome, overheadMs: number): Record<string, string> {
+  return {
+    "x-llm-provider": route.provider,
+    "x-llm-model": route.model,
+    "x-llm-attempts": String(route.attempts),
+    "x-llm-fallback-index": String(route.fallbackIndex),
+    "x-llm-route": route.source,
+    "x-llm-overhead-ms": overheadMs.toFixed(2),
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * A world for llm-router over HTTP: a fresh mock provider, the function's
+ * handler with env pointing every provider at it, served on loopback, and
+ * tokens for a member, an admin and the service role.
+ */
+import {
+  BUILT_IN_MODELS,
+  type CatalogModel,
+} from "../../supabase/functions/_shared/llm/catalog.ts";
+import { mapEnv } from "../../supabase/functions/_shared/http/env.ts";
+import { jsonLogger } from "../../supabase/functions/_shared/http/log.ts";
+import { createRouterApp } from "../../supabase/functions/llm-router/app.ts";
+import { type MockProvider, startMockProvider } from "../../scripts/mock-provider.ts";
+import { serveOnLoopback } from "./direct-world.ts";
+import { DEV_JWT_SECRET, signToken } from "./tokens.ts";
+
+/** The service-role key the world accepts. */
+export const SERVICE_KEY = "service-role-key-for-router-tests-0123456789";
+
+/** Everything a router HTTP test touches. */
+export interface RouterHttpWorld {
+  mock: MockProvider;
+  handler: (request: Request) => Promise<Response>;
+  /** `http://127.0.0.1:<port>/functions/v1/llm-router` */
+  url: string;
+  logs: string[];
+  memberToken: string;
+  adminToken: string;
+  /** POSTs JSON to `path` under the function with `token` (member by default). */
+  post: (path: string, body: unknown, token?: string) => Promise<Response>;
+  close: () => Promise<void>;
+}
+
+/** A catalog entry like `base` but named `base::fault`, so the mock injects `fault` for it. */
+export function faultyModel(base: string, fault: string): CatalogModel {
+  const model = BUILT_IN_MODELS.find((m) => m.id === base)!;
+  return { ...model, id: `${base}::${fault}` };
+}
+
+/** Starts the world; `env` is merged over keys and URLs that point at the mock. */
+export async function routerHttpWorld(
+  env: Record<string, string | undefined> = {},
+): Promise<RouterHttpWorld> {
+  const mock = await startMockProvider();
+  const logs: string[] = [];
+  const handler = createRouterApp({
+    env: mapEnv({
+      OPENAI_API_KEY: "sk-test-router-openai",
+      OPENAI_BASE_URL: mock.openaiBaseUrl,
+      ANTHROPIC_API_KEY: "sk-ant-test-router",
+      ANTHROPIC_BASE_URL: mock.anthropicBaseUrl,
+      GEMINI_API_KEY: "gemini-test-router",
+      GEMINI_BASE_URL: mock.openaiBaseUrl,
+      SUPABASE_JWT_SECRET: DEV_JWT_SECRET,
+      SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      LLM_RETRY_BASE_MS: "1",
+      LLM_RETRY_MAX_MS: "5",
+      ...env,
+    }),
+    log: jsonLogger("llm-router", (_level, line) => logs.push(line)),
+  });
+  const server = serveOnLoopback(handler);
+  const url = `${server.url}/functions/v1/llm-router`;
+  const memberToken = await signToken({
+    app_metadata: { account_id: "acct-member", role: "member" },
+  });
+  const adminToken = await signToken({
+    sub: "admin-user",
+    app_metadata: { account_id: "acct-admin", role: "admin" },
+  });
+  return {
+    mock,
+    handler,
+    url,
+    logs,
+    memberToken,
+    adminToken,
+    post: (path, body, token = memberToken) =>
+      fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    close: async () => {
+      await server.close();
+      await mock.close();
+    },
+  };
+}
