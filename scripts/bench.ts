@@ -9,14 +9,26 @@
  * process. Prints requests/s, p50/p99 latency, time to first byte, and the
  * ratios against the bare proxy measured in the same run.
  *
- * Settings: BENCH_SECONDS (per scenario, default 3), BENCH_WORDS (reply
- * length, default 20). Traffic stays on 127.0.0.1 and stops by itself.
+ * The targets of a scenario take turns in short rounds, so drift in the
+ * machine's speed hits them alike; each ratio is the median of the
+ * per-round ratios.
+ *
+ * Settings: BENCH_SECONDS (per round, default 2), BENCH_ROUNDS (default 3),
+ * BENCH_WORDS (reply length, default 20). Traffic stays on 127.0.0.1 and
+ * stops by itself.
  */
 import { localKeys } from "./dev/local-keys.ts";
-import { type LoadRequest, type LoadResult, runLoad } from "./bench/load.ts";
+import {
+  type LoadRequest,
+  type LoadResult,
+  type LoadSamples,
+  mergeResults,
+  sampleLoad,
+} from "./bench/load.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const seconds = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
+const seconds = Number(Deno.env.get("BENCH_SECONDS") ?? 2);
+const rounds = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const words = Number(Deno.env.get("BENCH_WORDS") ?? 20);
 
 function freePort(): number {
@@ -126,9 +138,12 @@ const targets: Target[] = [
 ];
 
 const results = new Map<string, LoadResult>();
+const ratios = new Map<string, { rps: number; p50: number; ttfb: number }>();
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 console.log(
-  `chat completions, ${words}-word replies, ${seconds}s per scenario, 2 cores shared by all processes`,
+  `chat completions, ${words}-word replies, ${rounds} rounds × ${seconds}s per target and scenario, ` +
+    `2 cores shared by all processes`,
 );
 console.log(
   "mode    target                  conc   req/s   p50 ms   p99 ms  ttfb p50  ttfb p99  errors",
@@ -136,13 +151,21 @@ console.log(
 try {
   for (const stream of [false, true]) {
     for (const concurrency of [1, 32]) {
-      for (const [name, requestFor] of targets) {
+      const scenario = targets.flatMap(([name, requestFor]) => {
         const request = requestFor(stream);
-        if (!request) continue;
-        const result = await runLoad(request, concurrency, seconds);
-        results.set(`${name}|${stream}|${concurrency}`, result);
+        return request ? [{ name, request, runs: [] as LoadSamples[] }] : [];
+      });
+      for (let round = 0; round < rounds; round++) {
+        for (const target of scenario) {
+          target.runs.push(await sampleLoad(target.request, concurrency, seconds, 0.3));
+        }
+      }
+      const baseline = scenario.find((t) => t.name.startsWith("bare proxy"))!;
+      for (const target of scenario) {
+        const result = mergeResults(target.runs);
+        results.set(`${target.name}|${stream}|${concurrency}`, result);
         console.log(
-          `${(stream ? "stream" : "json").padEnd(7)} ${name.padEnd(22)} ${
+          `${(stream ? "stream" : "json").padEnd(7)} ${target.name.padEnd(22)} ${
             String(concurrency).padStart(5)
           } ` +
             `${fmt(result.requestsPerSecond, 0).padStart(7)} ${
@@ -151,6 +174,20 @@ try {
             `${fmt(result.latencyMs.p99).padStart(8)} ${fmt(result.firstByteMs.p50).padStart(9)} ` +
             `${fmt(result.firstByteMs.p99).padStart(9)} ${String(result.errors).padStart(7)}`,
         );
+        const perRound = target.runs.map((run, i) => {
+          const mine = mergeResults([run]);
+          const base = mergeResults([baseline.runs[i]]);
+          return {
+            rps: mine.requestsPerSecond / base.requestsPerSecond,
+            p50: mine.latencyMs.p50 - base.latencyMs.p50,
+            ttfb: mine.firstByteMs.p50 - base.firstByteMs.p50,
+          };
+        });
+        ratios.set(`${target.name}|${stream}|${concurrency}`, {
+          rps: median(perRound.map((r) => r.rps)),
+          p50: median(perRound.map((r) => r.p50)),
+          ttfb: median(perRound.map((r) => r.ttfb)),
+        });
       }
     }
   }
@@ -158,21 +195,16 @@ try {
   for (const process of processes) await process.stop();
 }
 
-console.log("\nratios against the bare proxy, same run:");
+console.log("\nagainst the bare proxy (median of per-round comparisons, same run):");
 for (const stream of [false, true]) {
   for (const concurrency of [1, 32]) {
-    const baseline = results.get(`bare proxy (baseline)|${stream}|${concurrency}`)!;
     for (const name of ["llm-router", "ai-chat-direct"]) {
-      const gateway = results.get(`${name}|${stream}|${concurrency}`);
-      if (!gateway) continue;
+      const ratio = ratios.get(`${name}|${stream}|${concurrency}`);
+      if (!ratio) continue;
       console.log(
         `  ${stream ? "stream" : "json  "} c=${String(concurrency).padEnd(2)} ${name.padEnd(15)} ` +
-          `req/s ${fmt(gateway.requestsPerSecond / baseline.requestsPerSecond)}×, ` +
-          `added p50 ${fmt(gateway.latencyMs.p50 - baseline.latencyMs.p50)} ms, ` +
-          `added p99 ${fmt(gateway.latencyMs.p99 - baseline.latencyMs.p99)} ms` +
-          (stream
-            ? `, added first byte p50 ${fmt(gateway.firstByteMs.p50 - baseline.firstByteMs.p50)} ms`
-            : ""),
+          `req/s ${fmt(ratio.rps)}×, added p50 latency ${fmt(ratio.p50)} ms` +
+          (stream ? `, added p50 first byte ${fmt(ratio.ttfb)} ms` : ""),
       );
     }
   }

@@ -117,6 +117,12 @@ async function main(): Promise<void> {
       `    -H "Authorization: Bearer ${keys.userToken}" \\`,
       `    -H "Content-Type: application/json" \\`,
       `    -d '{"messages":[{"role":"user","content":"Hello!"}]}'`,
+      "",
+      "Ask the router (native API; its OpenAI-compatible API is at .../llm-router/v1 for the openai SDK):",
+      `  curl ${apiUrl}/functions/v1/llm-router \\`,
+      `    -H "Authorization: Bearer ${keys.userToken}" \\`,
+      `    -H "Content-Type: application/json" \\`,
+      `    -d '{"prompt":"Hello!","useCase":"general"}'`,
     );
   } else {
     lines.push(

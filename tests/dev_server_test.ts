@@ -65,6 +65,16 @@ Deno.test("dev: with no env it serves every function, uses the mock, and its pri
     const events = await readSse(response);
     assert.match(openAIText(events), /^Mock reply to: Hello!/);
     assert.equal(events.at(-1)!.data, "[DONE]");
+    // The printed router curl answers through the router and the mock.
+    const routerBody = [...dev.output.matchAll(/-d '(.+)'/g)][1][1];
+    const routed = await fetch(`${dev.url}/functions/v1/llm-router`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: routerBody,
+    });
+    const answer = await routed.json();
+    assert.equal(answer.success, true);
+    assert.match(answer.text, /^Mock reply to: Hello!/);
     // The printed admin token and keys are JWTs signed with the local secret.
     assert.match(dev.output, /admin token:\s+eyJ/);
     assert.match(dev.output, /anon key:\s+eyJ/);

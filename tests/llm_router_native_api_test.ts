@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { readSse } from "./helpers/sse.ts";
 import { faultyModel, routerHttpWorld, SERVICE_KEY } from "./helpers/router-http-world.ts";
 import { signToken } from "./helpers/tokens.ts";
+import { rawPost } from "./helpers/raw-client.ts";
+import { eventually } from "./helpers/direct-world.ts";
 
 Deno.test("native: a prompt gets {success, text, provider, model, usage, costUsd} and route headers", async () => {
   const world = await routerHttpWorld();
@@ -263,6 +265,47 @@ Deno.test("logs: a request is logged with provider, model and tokens, never the 
     assert.match(line, /"provider":"openai"/);
     assert.ok(!world.logs.some((l) => l.includes("my secret prompt text")));
     assert.ok(!world.logs.some((l) => l.includes("sk-test-router-openai")));
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("native: agentId and the caller's account route by LLM_AGENT_PREFERENCES and LLM_ACCOUNT_ROUTES", async () => {
+  const world = await routerHttpWorld({
+    LLM_AGENT_PREFERENCES: JSON.stringify({
+      "writer-1": { model: "claude-haiku-4-5", params: { maxTokens: 77 } },
+    }),
+    LLM_ACCOUNT_ROUTES: JSON.stringify({ "acct-member": { general: ["gpt-4o"] } }),
+  });
+  try {
+    const agent = await world.post("", { prompt: "x", agentId: "writer-1" });
+    assert.equal(agent.headers.get("x-llm-model"), "claude-haiku-4-5");
+    assert.equal(agent.headers.get("x-llm-route"), "agent");
+    await agent.body?.cancel();
+    assert.equal((world.mock.requests[0].body as { max_tokens: number }).max_tokens, 77);
+    const account = await world.post("", { prompt: "x" });
+    assert.equal(account.headers.get("x-llm-model"), "gpt-4o");
+    assert.equal(account.headers.get("x-llm-route"), "account");
+    await account.body?.cancel();
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("native: a caller disconnecting mid-stream aborts the provider call", async () => {
+  const world = await routerHttpWorld({
+    LLM_MODELS: JSON.stringify([faultyModel("gpt-4o-mini", "chunk-delay=50")]),
+    LLM_USE_CASE_CHAINS: JSON.stringify({ general: ["gpt-4o-mini::chunk-delay=50"] }),
+  });
+  try {
+    const client = await rawPost(world.url, {
+      authorization: `Bearer ${world.memberToken}`,
+      "content-type": "application/json",
+    }, JSON.stringify({ prompt: "x", stream: true }));
+    assert.match(await client.firstBytes(), /^HTTP\/1.1 200/);
+    client.close();
+    await eventually(() => world.mock.requests[0]?.outcome === "aborted");
+    assert.ok(world.mock.requests[0].eventsSent < 23);
   } finally {
     await world.close();
   }

@@ -191,3 +191,34 @@ function world0Model(id: string) {
     tokenizer: "o200k" as const,
   };
 }
+
+Deno.test("trimming: with summarizeTrimmed, dropped turns are summarized once through the summary use case", async () => {
+  const world = routerWorld((config) => {
+    config.marginTokens = 0;
+    config.summarizeTrimmed = true;
+    config.extraModels = [{
+      ...world0Model("tiny-model"),
+      contextWindow: 200,
+      maxOutputTokens: 50,
+    }];
+    config.useCaseChains.general = ["tiny-model"];
+    config.useCaseChains.summary = ["gpt-4o-mini"];
+  });
+  world.fakes.script("gpt-4o-mini", { text: "they talked about the weather" });
+  const messages = Array.from({ length: 10 }, (_, i) => ({
+    role: (i % 2 === 0 ? "user" : "assistant") as "user" | "assistant",
+    content: `turn ${i} ${"word ".repeat(18)}`,
+  }));
+  const answer = await world.router.chat({ chat: { messages } }, never());
+  assert.equal(answer.model, "tiny-model");
+  assert.ok(answer.route.trimmedMessages > 0);
+  const summaryCall = world.fakes.calls.find((c) => c.model === "gpt-4o-mini")!;
+  assert.match(JSON.stringify(summaryCall.request), /turn 0/);
+  const sent = world.fakes.calls.find((c) => c.model === "tiny-model")!.request as {
+    messages: { role: string; content: string }[];
+  };
+  assert.equal(sent.messages[0].role, "system");
+  assert.match(sent.messages[0].content, /they talked about the weather/);
+  assert.equal(sent.messages.at(-1)!.content, messages.at(-1)!.content, "the current turn is kept");
+  assert.equal(world.fakes.calls.filter((c) => c.model === "gpt-4o-mini").length, 1);
+});

@@ -26,6 +26,29 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** Merges several runs of one scenario: totals and percentiles over every request. */
+export function mergeResults(runs: readonly LoadSamples[]): LoadResult {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const firstBytes = runs.flatMap((r) => r.firstBytes).sort((a, b) => a - b);
+  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
+  return {
+    requests: latencies.length,
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    seconds,
+    requestsPerSecond: latencies.length / seconds,
+    latencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) },
+    firstByteMs: { p50: quantile(firstBytes, 0.5), p99: quantile(firstBytes, 0.99) },
+  };
+}
+
+/** The raw measurements of one run. */
+export interface LoadSamples {
+  latencies: number[];
+  firstBytes: number[];
+  errors: number;
+  seconds: number;
+}
+
 /** Runs the load and summarizes it. Warm-up requests are not counted. */
 export async function runLoad(
   request: LoadRequest,
@@ -33,6 +56,16 @@ export async function runLoad(
   seconds: number,
   warmupSeconds = 0.5,
 ): Promise<LoadResult> {
+  return mergeResults([await sampleLoad(request, concurrency, seconds, warmupSeconds)]);
+}
+
+/** Runs the load and returns every measurement. */
+export async function sampleLoad(
+  request: LoadRequest,
+  concurrency: number,
+  seconds: number,
+  warmupSeconds = 0.5,
+): Promise<LoadSamples> {
   const latencies: number[] = [];
   const firstBytes: number[] = [];
   let errors = 0;
@@ -63,14 +96,5 @@ export async function runLoad(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  latencies.sort((a, b) => a - b);
-  firstBytes.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    errors,
-    seconds,
-    requestsPerSecond: latencies.length / seconds,
-    latencyMs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) },
-    firstByteMs: { p50: quantile(firstBytes, 0.5), p99: quantile(firstBytes, 0.99) },
-  };
+  return { latencies, firstBytes, errors, seconds };
 }

@@ -59,22 +59,22 @@ export function openAIEncoder(
   model: string,
   includeUsage: boolean,
 ): EventEncoder {
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null) =>
-    JSON.stringify({
-      id,
-      object: "chat.completion.chunk",
-      created,
-      model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...(includeUsage ? { usage: null } : {}),
-    });
+  // Every chunk shares its envelope: build it once, fill in the delta per event.
+  const head =
+    `{"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},` +
+    `"model":${JSON.stringify(model)},"choices":[{"index":0,"delta":`;
+  const tail = includeUsage ? `,"usage":null}` : "}";
+  const chunk = (delta: string, finishReason: string | null) =>
+    `${head}${delta},"logprobs":null,"finish_reason":${
+      finishReason === null ? "null" : JSON.stringify(finishReason)
+    }}]${tail}`;
   const started = new Set<number>();
   return (event) => {
     switch (event.type) {
       case "start":
-        return [chunk({ role: "assistant", content: "" }, null)];
+        return [chunk('{"role":"assistant","content":""}', null)];
       case "text-delta":
-        return [chunk({ content: event.text }, null)];
+        return [chunk(`{"content":${JSON.stringify(event.text)}}`, null)];
       case "tool-call-delta": {
         const first = !started.has(event.index);
         started.add(event.index);
@@ -86,10 +86,10 @@ export function openAIEncoder(
             arguments: event.argumentsDelta,
           },
         };
-        return [chunk({ tool_calls: [call] }, null)];
+        return [chunk(JSON.stringify({ tool_calls: [call] }), null)];
       }
       case "finish": {
-        const out = [chunk({}, event.finishReason)];
+        const out = [chunk("{}", event.finishReason)];
         if (includeUsage) {
           out.push(
             JSON.stringify({

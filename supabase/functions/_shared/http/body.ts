@@ -21,7 +21,12 @@ export async function readJsonObject(
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
 
-  const bytes = await readLimited(request, maxBytes);
+  // With a declared length within the limit the runtime reads the body natively (faster);
+  // without one (chunked), it is counted chunk by chunk so a huge body is never buffered.
+  const bytes = Number.isFinite(declared) && request.headers.has("content-length")
+    ? new Uint8Array(await request.arrayBuffer())
+    : await readLimited(request, maxBytes);
+  if (bytes.length > maxBytes) throw tooLarge(maxBytes);
   if (bytes.length === 0) {
     throw new HttpError(400, "INVALID_JSON", "Request body is empty; send a JSON object");
   }

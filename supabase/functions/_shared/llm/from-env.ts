@@ -7,6 +7,8 @@ import { type EnvLookup, routerConfigFrom } from "./config.ts";
 import { BUILT_IN_PROVIDERS, customProviderSpec } from "./providers/registry.ts";
 import { createProviderAdapter } from "./providers/create-adapter.ts";
 import { LLMRouter, type LLMRouterOptions } from "./router.ts";
+import { type AgentPreference, StaticPreferences } from "./routing.ts";
+import type { UseCase } from "./catalog.ts";
 
 /** What the environment does not provide. */
 export type RouterEnvDeps = Partial<Omit<LLMRouterOptions, "config" | "keys" | "baseUrls">>;
@@ -25,5 +27,60 @@ export function createRouterFromEnv(
     keys[spec.name] = env(spec.keyEnv);
     baseUrls[spec.name] = env(spec.baseUrlEnv)?.replace(/\/+$/, "");
   }
-  return new LLMRouter({ createAdapter: createProviderAdapter, ...deps, config, keys, baseUrls });
+  const preferences = deps.preferences ?? staticPreferencesFrom(env, warnings);
+  return new LLMRouter({
+    createAdapter: createProviderAdapter,
+    ...deps,
+    preferences,
+    config,
+    keys,
+    baseUrls,
+  });
+}
+
+/**
+ * Agent preferences and account routes given in env as JSON, for
+ * deployments without the database: `LLM_AGENT_PREFERENCES`
+ * (`{"<agentId>": {"model": "…", "fallbacks": […], "params": {…}}}`) and
+ * `LLM_ACCOUNT_ROUTES` (`{"<accountId>": {"<useCase>": ["model", …]}}`).
+ */
+function staticPreferencesFrom(env: EnvLookup, warnings: string[]): StaticPreferences | undefined {
+  const read = <T>(name: string, valid: (value: unknown) => value is T): T | undefined => {
+    const raw = env(name);
+    if (raw === undefined) return undefined;
+    try {
+      const value = JSON.parse(raw);
+      if (valid(value)) return value;
+    } catch {
+      // reported below
+    }
+    warnings.push(`${name} is not valid; ignoring it`);
+    return undefined;
+  };
+  const agents = read("LLM_AGENT_PREFERENCES", isAgentMap);
+  const accounts = read("LLM_ACCOUNT_ROUTES", isAccountMap);
+  return agents || accounts ? new StaticPreferences(agents ?? {}, accounts ?? {}) : undefined;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+function isAgentMap(value: unknown): value is Record<string, AgentPreference> {
+  return isObject(value) &&
+    Object.values(value).every((p) =>
+      isObject(p) && typeof p.model === "string" &&
+      (p.fallbacks === undefined ||
+        (Array.isArray(p.fallbacks) && p.fallbacks.every((f) => typeof f === "string"))) &&
+      (p.params === undefined || isObject(p.params))
+    );
+}
+
+function isAccountMap(value: unknown): value is Record<string, Partial<Record<UseCase, string[]>>> {
+  return isObject(value) &&
+    Object.values(value).every((routes) =>
+      isObject(routes) &&
+      Object.values(routes).every((chain) =>
+        Array.isArray(chain) && chain.every((m) => typeof m === "string")
+      )
+    );
 }

@@ -48,6 +48,14 @@ export async function loadGptTokenizer(family: EncoderFamily): Promise<TokenCoun
 }
 
 /**
+ * An upper bound of the UTF-8 length of `text` that costs nothing to compute:
+ * a UTF-16 code unit never takes more than 3 UTF-8 bytes.
+ */
+export function utf8UpperBound(text: string): number {
+  return text.length * 3;
+}
+
+/**
  * The UTF-8 length of `text`. Native encoding is used rather than a JS loop
  * because most requests run on a cold isolate, where the loop is not yet
  * compiled and is several times slower for long texts.

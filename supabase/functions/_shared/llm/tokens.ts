@@ -18,6 +18,7 @@ import {
   type TokenCounter,
   toolsCost,
   utf8Length,
+  utf8UpperBound,
 } from "./token-count.ts";
 import type { LLMMessage, LLMSystemMessage, LLMTool } from "./types.ts";
 
@@ -130,7 +131,10 @@ export class TokenBudgetManager {
   ): Promise<FitResult> {
     const budget = budgetFor(request, model, options.marginTokens ?? DEFAULT_MARGIN_TOKENS);
     const { messages, tools } = request;
-    // Every token covers at least one byte, so bytes bound the count from above.
+    // Every token covers at least one byte, so bytes bound the count from above. Try the
+    // free bound (3 bytes a character) first; most requests are far from their window.
+    const rough = this.#scale(conversationCost(messages, tools, utf8UpperBound), model);
+    if (rough <= budget.available) return unchanged(messages, rough, budget, "bytes");
     const bound = this.#scale(conversationCost(messages, tools, utf8Length), model);
     if (bound <= budget.available) return unchanged(messages, bound, budget, "bytes");
 

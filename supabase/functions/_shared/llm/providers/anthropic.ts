@@ -2,8 +2,12 @@
  * The adapter for Anthropic's Messages API, built on the official
  * `@anthropic-ai/sdk`. Anthropic serves no embeddings, so `embed` is absent.
  */
-import Anthropic from "@anthropic-ai/sdk";
-import type { MessageCreateParamsStreaming } from "@anthropic-ai/sdk/resources/messages";
+import Anthropic, { APIError } from "@anthropic-ai/sdk";
+import type {
+  MessageCreateParamsStreaming,
+  RawMessageStreamEvent,
+} from "@anthropic-ai/sdk/resources/messages";
+import type { ErrorType } from "@anthropic-ai/sdk/resources/shared";
 import type { LLMChatRequest, LLMChatResponse, LLMStreamEvent } from "../types.ts";
 import {
   anthropicFailure,
@@ -12,6 +16,7 @@ import {
 } from "./anthropic-errors.ts";
 import { fromAnthropicMessage, toAnthropicParams } from "./anthropic-mapping.ts";
 import { AnthropicStreamState } from "./anthropic-stream.ts";
+import { jsonSseEvents } from "./sse-json.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
 
 /** The router owns timeouts; the SDK's own is only a backstop far beyond any attempt's budget. */
@@ -74,12 +79,23 @@ export class AnthropicAdapter implements ProviderAdapter {
       stream: true,
     };
     const state = new AnthropicStreamState(this.name, options.model);
+    let response: Response;
     try {
-      const events = await this.#client.messages.create(params, { signal: options.signal });
-      // Leaving this loop early (the consumer stopped) returns the SDK's
-      // iterator, which aborts the upstream request.
-      for await (const event of events) {
-        for (const out of state.push(event)) yield out;
+      response = await this.#client.messages.create(params, { signal: options.signal })
+        .asResponse();
+    } catch (error) {
+      throw anthropicFailure(error, ctx);
+    }
+    try {
+      // Leaving this loop early (the consumer stopped) cancels the body, which ends the request.
+      for await (const sse of jsonSseEvents(response, options.signal)) {
+        // Anthropic names every event; unnamed ones and pings carry nothing for us.
+        if (sse.event === undefined || sse.event === "ping") continue;
+        if (sse.event === "error") {
+          const body = sse.data as { error?: { type?: ErrorType } };
+          throw new APIError(undefined, body, undefined, response.headers, body?.error?.type);
+        }
+        for (const out of state.push(sse.data as RawMessageStreamEvent)) yield out;
       }
     } catch (error) {
       throw anthropicFailure(error, ctx);

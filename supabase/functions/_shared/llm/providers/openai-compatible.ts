@@ -4,7 +4,7 @@
  * self-hosted servers), built on the official `openai` SDK. Differences
  * between them are data (`spec.quirks`), not branches on provider names.
  */
-import OpenAI from "openai";
+import OpenAI, { APIError } from "openai";
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
 import type {
   LLMChatRequest,
@@ -16,6 +16,7 @@ import type {
 import { openAIFailure, type OpenAIFailureContext, openAIMalformed } from "./openai-errors.ts";
 import { fromOpenAICompletion, toOpenAIParams } from "./openai-mapping.ts";
 import { OpenAIStreamState } from "./openai-stream.ts";
+import { jsonSseEvents } from "./sse-json.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
 
 /** The router owns timeouts; the SDK's own is only a backstop far beyond any attempt's budget. */
@@ -92,13 +93,20 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       ...(quirks.streamUsage ? { stream_options: { include_usage: true } } : {}),
     };
     const state = new OpenAIStreamState(this.name, options.model);
+    let response: Response;
     try {
-      const chunks = await this.#client.chat.completions.create(params, {
-        signal: options.signal,
-      });
-      // Leaving this loop early (the consumer stopped) returns the SDK's
-      // iterator, which aborts the upstream request.
-      for await (const chunk of chunks) {
+      response = await this.#client.chat.completions.create(params, { signal: options.signal })
+        .asResponse();
+    } catch (error) {
+      throw openAIFailure(error, ctx);
+    }
+    try {
+      // Leaving this loop early (the consumer stopped) cancels the body, which ends the request.
+      for await (const sse of jsonSseEvents(response, options.signal)) {
+        const chunk = sse.data as OpenAI.ChatCompletionChunk & { error?: unknown };
+        if (sse.event === "error" || chunk?.error) {
+          throw new APIError(undefined, chunk?.error ?? chunk, undefined, response.headers);
+        }
         for (const event of state.push(chunk)) yield event;
       }
     } catch (error) {
