@@ -4,16 +4,19 @@
  * request and response mapping, streaming and failure classification.
  */
 import assert from "node:assert/strict";
-import { MockProvider, startMockProvider } from "../scripts/mock-provider.ts";
-import { LLMError } from "../supabase/functions/_shared/llm/errors.ts";
+import type { MockProvider } from "../scripts/mock-provider.ts";
+import {
+  ask,
+  callOptions,
+  collect,
+  failedStream,
+  rejection,
+  withMock,
+} from "./helpers/adapter-kit.ts";
 import { createProviderAdapter } from "../supabase/functions/_shared/llm/providers/create-adapter.ts";
 import type { ProviderAdapter } from "../supabase/functions/_shared/llm/providers/provider.ts";
 import { BUILT_IN_PROVIDERS } from "../supabase/functions/_shared/llm/providers/registry.ts";
-import type {
-  LLMChatRequest,
-  LLMStreamEvent,
-  LLMTool,
-} from "../supabase/functions/_shared/llm/types.ts";
+import type { LLMStreamEvent, LLMTool } from "../supabase/functions/_shared/llm/types.ts";
 
 const KEY = "sk-ant-test-adapter-0123456789";
 const MODEL = "claude-sonnet-4-6";
@@ -40,50 +43,7 @@ function cannedAdapter(answer: () => Response): ProviderAdapter {
   });
 }
 
-async function withMock(fn: (mock: MockProvider) => Promise<void>): Promise<void> {
-  const mock = await startMockProvider();
-  try {
-    await fn(mock);
-  } finally {
-    await mock.close();
-  }
-}
-
-const opts = (model = MODEL, signal = new AbortController().signal) => ({ model, signal });
-const ask = (text: string, extra: Partial<LLMChatRequest> = {}): LLMChatRequest => ({
-  messages: [{ role: "user", content: text }],
-  ...extra,
-});
-
-async function collect(events: AsyncIterable<LLMStreamEvent>): Promise<LLMStreamEvent[]> {
-  const out: LLMStreamEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-/** Drains a stream that must fail; returns the error and the events seen before it. */
-async function failedStream(
-  events: AsyncIterable<LLMStreamEvent>,
-): Promise<{ error: LLMError; seen: LLMStreamEvent[] }> {
-  const seen: LLMStreamEvent[] = [];
-  try {
-    for await (const event of events) seen.push(event);
-  } catch (error) {
-    assert.ok(error instanceof LLMError, `expected LLMError, got ${error}`);
-    return { error, seen };
-  }
-  throw new Error(`the stream finished: ${JSON.stringify(seen.at(-1))}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<LLMError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof LLMError, `expected LLMError, got ${error}`);
-    return error;
-  }
-  throw new Error("the call succeeded");
-}
+const opts = (model = MODEL, signal = new AbortController().signal) => callOptions(model, signal);
 
 const weather: LLMTool = {
   name: "get_weather",

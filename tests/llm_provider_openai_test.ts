@@ -4,8 +4,15 @@
  * response mapping, streaming, embeddings and failure classification.
  */
 import assert from "node:assert/strict";
-import { MockProvider, startMockProvider } from "../scripts/mock-provider.ts";
-import { LLMError } from "../supabase/functions/_shared/llm/errors.ts";
+import type { MockProvider } from "../scripts/mock-provider.ts";
+import {
+  ask,
+  callOptions,
+  collect,
+  failedStream,
+  rejection,
+  withMock,
+} from "./helpers/adapter-kit.ts";
 import { createProviderAdapter } from "../supabase/functions/_shared/llm/providers/create-adapter.ts";
 import type { ProviderAdapter } from "../supabase/functions/_shared/llm/providers/provider.ts";
 import {
@@ -47,53 +54,8 @@ function cannedAdapter(provider: string, answer: () => Response): ProviderAdapte
   });
 }
 
-async function withMock(fn: (mock: MockProvider) => Promise<void>): Promise<void> {
-  const mock = await startMockProvider();
-  try {
-    await fn(mock);
-  } finally {
-    await mock.close();
-  }
-}
-
-const opts = (model = "gpt-4o-mini", signal = new AbortController().signal) => ({
-  model,
-  signal,
-});
-const ask = (text: string, extra: Partial<LLMChatRequest> = {}): LLMChatRequest => ({
-  messages: [{ role: "user", content: text }],
-  ...extra,
-});
-
-async function collect(events: AsyncIterable<LLMStreamEvent>): Promise<LLMStreamEvent[]> {
-  const out: LLMStreamEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-/** Drains a stream that must fail; returns the error and the events seen before it. */
-async function failedStream(
-  events: AsyncIterable<LLMStreamEvent>,
-): Promise<{ error: LLMError; seen: LLMStreamEvent[] }> {
-  const seen: LLMStreamEvent[] = [];
-  try {
-    for await (const event of events) seen.push(event);
-  } catch (error) {
-    assert.ok(error instanceof LLMError, `expected LLMError, got ${error}`);
-    return { error, seen };
-  }
-  throw new Error(`the stream finished: ${JSON.stringify(seen.at(-1))}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<LLMError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof LLMError, `expected LLMError, got ${error}`);
-    return error;
-  }
-  throw new Error("the call succeeded");
-}
+const opts = (model = "gpt-4o-mini", signal = new AbortController().signal) =>
+  callOptions(model, signal);
 
 function textOf(events: LLMStreamEvent[]): string {
   return events.map((e) => (e.type === "text-delta" ? e.text : "")).join("");

@@ -8,11 +8,12 @@ import { jsonResponse } from "../_shared/http/errors.ts";
 import { SSE_HEADERS } from "../_shared/http/sse.ts";
 import { chatCompletionToOpenAI } from "../_shared/llm/openai-wire.ts";
 import { vectorToBase64 } from "./vectors.ts";
-import { routeHeaders } from "./route-headers.ts";
+import { routeHeadersSince } from "./route-headers.ts";
 import { fromOpenAIBody } from "./route-requests.ts";
 import { openAIChatBody, openAIEmbeddingsBody } from "./schemas.ts";
 import { openAIEncoder, sseBody } from "./stream-writers.ts";
 import { parseOrThrow } from "./validation.ts";
+import { logRouted, logWhenStreamEnds } from "./request-log.ts";
 import { validationError } from "../_shared/http/errors.ts";
 import type { RouterRequestContext } from "./context.ts";
 
@@ -21,25 +22,13 @@ export async function chatCompletions(context: RouterRequestContext): Promise<Re
   const { router, body: raw, signal, started, requestId, log, caller } = context;
   const body = parseOrThrow(openAIChatBody, raw);
   const request = fromOpenAIBody(body, context.accountFor(body.account_id), router.catalog);
+  const logBase = { requestId, api: "openai" as const, caller: caller.kind };
   const id = `chatcmpl-${requestId.replace(/[^A-Za-z0-9]/g, "").slice(0, 32)}`;
   const created = Math.floor(Date.now() / 1000);
   if (body.stream) {
     const routed = await router.stream(request, signal);
-    const overhead = performance.now() - started - routed.route.upstreamMs - routed.route.waitedMs;
-    routed.completion.then((end) =>
-      log.info("llm_request", {
-        requestId,
-        api: "openai",
-        stream: true,
-        caller: caller.kind,
-        provider: routed.route.provider,
-        model: routed.route.model,
-        attempts: routed.route.attempts,
-        outcome: end.ok ? "ok" : end.error.code,
-        inputTokens: end.ok ? end.usage.inputTokens : undefined,
-        outputTokens: end.ok ? end.usage.outputTokens : undefined,
-      })
-    );
+    const headers = routeHeadersSince(routed.route, started);
+    logWhenStreamEnds(log, logBase, routed);
     const encoder = openAIEncoder(
       id,
       created,
@@ -47,27 +36,20 @@ export async function chatCompletions(context: RouterRequestContext): Promise<Re
       body.stream_options?.include_usage === true,
     );
     return new Response(sseBody(routed, encoder), {
-      headers: { ...SSE_HEADERS, ...routeHeaders(routed.route, overhead) },
+      headers: { ...SSE_HEADERS, ...headers },
     });
   }
   const answer = await router.chat(request, signal);
-  const overhead = performance.now() - started - answer.route.upstreamMs - answer.route.waitedMs;
-  log.info("llm_request", {
-    requestId,
-    api: "openai",
-    stream: false,
-    caller: caller.kind,
-    provider: answer.route.provider,
-    model: answer.route.model,
-    attempts: answer.route.attempts,
-    outcome: "ok",
-    inputTokens: answer.usage.inputTokens,
-    outputTokens: answer.usage.outputTokens,
+  const headers = routeHeadersSince(answer.route, started);
+  logRouted(log, logBase, false, answer.route, {
+    code: "ok",
+    usage: answer.usage,
+    costUsd: answer.costUsd,
   });
   return jsonResponse(
     chatCompletionToOpenAI(answer, id, created),
     200,
-    routeHeaders(answer.route, overhead),
+    headers,
   );
 }
 
@@ -91,7 +73,7 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
     modelOverride,
     accountId: context.accountFor(body.account_id),
   }, signal);
-  const overhead = performance.now() - started - answer.route.upstreamMs - answer.route.waitedMs;
+  const headers = routeHeadersSince(answer.route, started);
   const base64 = body.encoding_format === "base64";
   return jsonResponse(
     {
@@ -105,7 +87,7 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
       usage: { prompt_tokens: answer.usage.inputTokens, total_tokens: answer.usage.inputTokens },
     },
     200,
-    routeHeaders(answer.route, overhead),
+    headers,
   );
 }
 

@@ -8,7 +8,7 @@ import { encodeSse } from "../_shared/http/sse.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import { usageToOpenAI } from "../_shared/llm/openai-wire.ts";
 import type { RoutedStream } from "../_shared/llm/router.ts";
-import type { LLMStreamEvent } from "../_shared/llm/types.ts";
+import type { LLMStreamEvent, LLMUsage } from "../_shared/llm/types.ts";
 
 /** Turns one stream event into zero or more SSE data payloads. */
 type EventEncoder = (event: LLMStreamEvent) => string[];
@@ -24,7 +24,7 @@ export function sseError(error: LLMError): string {
 }
 
 /** Native events: `{"type":"start"|"text"|"tool-call"|"finish", …}`, then `[DONE]`. */
-export function nativeEncoder(costOf: () => number | undefined): EventEncoder {
+export function nativeEncoder(costOf: (usage: LLMUsage) => number): EventEncoder {
   return (event) => {
     switch (event.type) {
       case "start":
@@ -39,7 +39,7 @@ export function nativeEncoder(costOf: () => number | undefined): EventEncoder {
             type: "finish",
             finishReason: event.finishReason,
             usage: event.usage,
-            costUsd: costOf(),
+            costUsd: costOf(event.usage),
           }),
           "[DONE]",
         ];

@@ -85,18 +85,8 @@ export function routerConfigFrom(env: EnvLookup, warnings: string[] = []): Route
     warnings.push(`${name} must be an integer in [${min}, ${max}]; using ${fallback}`);
     return fallback;
   };
-  const json = <T>(name: string, valid: (value: unknown) => value is T): T | undefined => {
-    const raw = env(name);
-    if (raw === undefined) return undefined;
-    try {
-      const value = JSON.parse(raw);
-      if (valid(value)) return value;
-    } catch {
-      // reported below
-    }
-    warnings.push(`${name} is not valid; ignoring it`);
-    return undefined;
-  };
+  const json = <T>(name: string, valid: (value: unknown) => value is T) =>
+    jsonSetting(env, name, valid, warnings);
 
   config.retry.maxRetries = int("LLM_MAX_RETRIES", config.retry.maxRetries, 0, 10);
   config.retry.baseDelayMs = int("LLM_RETRY_BASE_MS", config.retry.baseDelayMs, 1, 60_000);
@@ -154,6 +144,25 @@ export function routerConfigFrom(env: EnvLookup, warnings: string[] = []): Route
     } else warnings.push(`LLM_DEFAULT_USE_CASE must be one of ${USE_CASES.join(", ")}`);
   }
   return config;
+}
+
+/** Reads a JSON-valued setting checked by `valid`; a malformed one is ignored with a warning. */
+export function jsonSetting<T>(
+  env: EnvLookup,
+  name: string,
+  valid: (value: unknown) => value is T,
+  warnings: string[],
+): T | undefined {
+  const raw = env(name);
+  if (raw === undefined) return undefined;
+  try {
+    const value = JSON.parse(raw);
+    if (valid(value)) return value;
+  } catch {
+    // reported below
+  }
+  warnings.push(`${name} is not valid; ignoring it`);
+  return undefined;
 }
 
 const isStringArray = (value: unknown): value is string[] =>

@@ -3,7 +3,7 @@
  * each provider's env names, and the config from `LLM_*` settings. The env
  * reader is passed in, so this module itself never touches the process.
  */
-import { type EnvLookup, routerConfigFrom } from "./config.ts";
+import { type EnvLookup, jsonSetting, routerConfigFrom } from "./config.ts";
 import { BUILT_IN_PROVIDERS, customProviderSpec } from "./providers/registry.ts";
 import { createProviderAdapter } from "./providers/create-adapter.ts";
 import { LLMRouter, type LLMRouterOptions } from "./router.ts";
@@ -45,20 +45,8 @@ export function createRouterFromEnv(
  * `LLM_ACCOUNT_ROUTES` (`{"<accountId>": {"<useCase>": ["model", …]}}`).
  */
 function staticPreferencesFrom(env: EnvLookup, warnings: string[]): StaticPreferences | undefined {
-  const read = <T>(name: string, valid: (value: unknown) => value is T): T | undefined => {
-    const raw = env(name);
-    if (raw === undefined) return undefined;
-    try {
-      const value = JSON.parse(raw);
-      if (valid(value)) return value;
-    } catch {
-      // reported below
-    }
-    warnings.push(`${name} is not valid; ignoring it`);
-    return undefined;
-  };
-  const agents = read("LLM_AGENT_PREFERENCES", isAgentMap);
-  const accounts = read("LLM_ACCOUNT_ROUTES", isAccountMap);
+  const agents = jsonSetting(env, "LLM_AGENT_PREFERENCES", isAgentMap, warnings);
+  const accounts = jsonSetting(env, "LLM_ACCOUNT_ROUTES", isAccountMap, warnings);
   return agents || accounts ? new StaticPreferences(agents ?? {}, accounts ?? {}) : undefined;
 }
 

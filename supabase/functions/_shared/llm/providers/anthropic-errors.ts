@@ -8,18 +8,11 @@ import {
   APIError,
   APIUserAbortError,
 } from "@anthropic-ai/sdk";
-import { classifyProviderFailure, LLMError, type ProviderFailure } from "../errors.ts";
+import type { LLMError } from "../errors.ts";
+import { malformedAnswer, sdkFailure, type SdkFailureContext } from "./sdk-failure.ts";
 
 /** What a failure is classified against. */
-export interface AnthropicFailureContext {
-  provider: string;
-  model: string;
-  signal: AbortSignal;
-  /** Current time in ms, read when a failure is classified (for retry-after dates). */
-  now: () => number;
-  /** Removed from provider messages, whatever its shape. */
-  apiKey: string;
-}
+export type AnthropicFailureContext = SdkFailureContext;
 
 /**
  * The HTTP status each Anthropic error type stands for. An `error` event
@@ -40,39 +33,19 @@ const STATUS_OF_TYPE: Record<string, number> = {
   overloaded_error: 529,
 };
 
+const CLASSES = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
+
 /** The `LLMError` for anything thrown while calling Anthropic. */
 export function anthropicFailure(error: unknown, ctx: AnthropicFailureContext): LLMError {
-  const fail = (failure: Partial<ProviderFailure>) =>
-    classifyProviderFailure({
-      provider: ctx.provider,
-      model: ctx.model,
-      nowMs: ctx.now(),
-      ...failure,
-    });
-  // Checked first, even for an LLMError: once the router aborted, whatever broke broke because
-  // of it, and the SDK hides aborts (a stream just ends as if complete).
-  if (ctx.signal.aborted) {
-    const reason: unknown = ctx.signal.reason;
-    const timedOut = reason instanceof DOMException && reason.name === "TimeoutError";
-    return fail({ transport: timedOut ? "timeout" : "aborted" });
-  }
-  if (error instanceof LLMError) return error;
-  if (error instanceof APIConnectionTimeoutError) return fail({ transport: "timeout" });
-  if (error instanceof APIUserAbortError) return fail({ transport: "aborted" });
-  if (error instanceof APIConnectionError) return fail({ transport: "network" });
-  if (error instanceof APIError) {
-    const type = error.type ?? undefined;
-    return fail({
-      status: error.status ?? STATUS_OF_TYPE[type ?? ""] ?? 500,
-      message: scrub(error.apiMessage ?? error.message, ctx.apiKey),
-      providerCode: error.errorCode ?? type,
-      headers: error.headers,
-    });
-  }
-  if (error instanceof SyntaxError) return fail({ transport: "malformed" });
-  // fetch reports a connection dropped while reading the body as a TypeError.
-  if (error instanceof TypeError) return fail({ transport: "network" });
-  return fail({ message: scrub(String(error), ctx.apiKey) });
+  return sdkFailure(error, ctx, CLASSES, (apiError: APIError) => {
+    const type = apiError.type ?? undefined;
+    return {
+      status: apiError.status ?? STATUS_OF_TYPE[type ?? ""] ?? 500,
+      message: apiError.apiMessage ?? apiError.message,
+      providerCode: apiError.errorCode ?? type,
+      headers: apiError.headers,
+    };
+  });
 }
 
 /**
@@ -80,16 +53,5 @@ export function anthropicFailure(error: unknown, ctx: AnthropicFailureContext): 
  * stream without `message_stop`), unless an abort explains it.
  */
 export function anthropicMalformed(ctx: AnthropicFailureContext, what: string): LLMError {
-  const malformed = classifyProviderFailure({
-    provider: ctx.provider,
-    model: ctx.model,
-    nowMs: ctx.now(),
-    transport: "malformed",
-    message: what,
-  });
-  return anthropicFailure(malformed, ctx);
-}
-
-function scrub(message: string, apiKey: string): string {
-  return apiKey.length >= 8 ? message.split(apiKey).join("[redacted]") : message;
+  return malformedAnswer(ctx, what, (error) => anthropicFailure(error, ctx));
 }

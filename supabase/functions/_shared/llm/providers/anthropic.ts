@@ -9,24 +9,12 @@ import type {
 } from "@anthropic-ai/sdk/resources/messages";
 import type { ErrorType } from "@anthropic-ai/sdk/resources/shared";
 import type { LLMChatRequest, LLMChatResponse, LLMStreamEvent } from "../types.ts";
-import {
-  anthropicFailure,
-  type AnthropicFailureContext,
-  anthropicMalformed,
-} from "./anthropic-errors.ts";
+import { anthropicFailure, anthropicMalformed } from "./anthropic-errors.ts";
 import { fromAnthropicMessage, toAnthropicParams } from "./anthropic-mapping.ts";
 import { AnthropicStreamState } from "./anthropic-stream.ts";
 import { jsonSseEvents } from "./sse-json.ts";
+import { failureContext, PLACEHOLDER_KEY, SDK_TIMEOUT_MS } from "./sdk-defaults.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
-
-/** The router owns timeouts; the SDK's own is only a backstop far beyond any attempt's budget. */
-const SDK_TIMEOUT_MS = 3_600_000;
-
-/**
- * Sent when no key is configured: a proxy may need none, and Anthropic itself
- * answers 401, which classifies as INVALID_API_KEY instead of the SDK refusing to run.
- */
-const PLACEHOLDER_KEY = "no-key";
 
 /** Anthropic, bound to one key and base URL. */
 export class AnthropicAdapter implements ProviderAdapter {
@@ -53,7 +41,7 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   /** One complete answer. */
   async chat(request: LLMChatRequest, options: ProviderCallOptions): Promise<LLMChatResponse> {
-    const ctx = this.#context(options);
+    const ctx = failureContext(this.#init, options);
     let message: Anthropic.Message;
     try {
       message = await this.#client.messages.create(toAnthropicParams(request, options.model), {
@@ -73,7 +61,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     request: LLMChatRequest,
     options: ProviderCallOptions,
   ): AsyncGenerator<LLMStreamEvent> {
-    const ctx = this.#context(options);
+    const ctx = failureContext(this.#init, options);
     const params: MessageCreateParamsStreaming = {
       ...toAnthropicParams(request, options.model),
       stream: true,
@@ -107,15 +95,5 @@ export class AnthropicAdapter implements ProviderAdapter {
       throw anthropicMalformed(ctx, "stream ended before the model finished");
     }
     yield finish;
-  }
-
-  #context(options: ProviderCallOptions): AnthropicFailureContext {
-    return {
-      provider: this.name,
-      model: options.model,
-      signal: options.signal,
-      now: this.#init.now,
-      apiKey: this.#init.apiKey,
-    };
   }
 }

@@ -13,21 +13,12 @@ import type {
   LLMEmbeddingResponse,
   LLMStreamEvent,
 } from "../types.ts";
-import { openAIFailure, type OpenAIFailureContext, openAIMalformed } from "./openai-errors.ts";
+import { openAIFailure, openAIMalformed } from "./openai-errors.ts";
 import { fromOpenAICompletion, toOpenAIParams } from "./openai-mapping.ts";
 import { OpenAIStreamState } from "./openai-stream.ts";
 import { jsonSseEvents } from "./sse-json.ts";
+import { failureContext, PLACEHOLDER_KEY, SDK_TIMEOUT_MS } from "./sdk-defaults.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
-
-/** The router owns timeouts; the SDK's own is only a backstop far beyond any attempt's budget. */
-const SDK_TIMEOUT_MS = 3_600_000;
-
-/**
- * Sent when no key is configured: local servers need none, and a provider
- * that does answers 401, which classifies as INVALID_API_KEY instead of the
- * SDK refusing to construct.
- */
-const PLACEHOLDER_KEY = "no-key";
 
 /** One OpenAI-compatible provider, bound to one key and base URL. */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
@@ -66,7 +57,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   /** One complete answer. */
   async chat(request: LLMChatRequest, options: ProviderCallOptions): Promise<LLMChatResponse> {
-    const ctx = this.#context(options);
+    const ctx = failureContext(this.#init, options);
     const params = toOpenAIParams(request, options.model, this.#init.spec.quirks);
     let completion: OpenAI.ChatCompletion;
     try {
@@ -85,7 +76,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     request: LLMChatRequest,
     options: ProviderCallOptions,
   ): AsyncGenerator<LLMStreamEvent> {
-    const ctx = this.#context(options);
+    const ctx = failureContext(this.#init, options);
     const { quirks } = this.#init.spec;
     const params: ChatCompletionCreateParamsStreaming = {
       ...toOpenAIParams(request, options.model, quirks),
@@ -125,7 +116,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     request: LLMEmbeddingRequest,
     options: ProviderCallOptions,
   ): Promise<LLMEmbeddingResponse> {
-    const ctx = this.#context(options);
+    const ctx = failureContext(this.#init, options);
     let response: OpenAI.CreateEmbeddingResponse;
     try {
       response = await this.#client.embeddings.create({
@@ -147,16 +138,6 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       usage: { inputTokens: response.usage?.prompt_tokens ?? 0 },
       provider: this.name,
       model: response.model || options.model,
-    };
-  }
-
-  #context(options: ProviderCallOptions): OpenAIFailureContext {
-    return {
-      provider: this.name,
-      model: options.model,
-      signal: options.signal,
-      now: this.#init.now,
-      apiKey: this.#init.apiKey,
     };
   }
 }
