@@ -65,7 +65,7 @@ const proxyPort = freePort();
 const gatewayPort = freePort();
 const mockUrl = `http://127.0.0.1:${mockPort}`;
 const gatewayUrl = `http://127.0.0.1:${gatewayPort}/functions/v1`;
-const keys = await localKeys();
+const keys = await localKeys({ issuer: `http://127.0.0.1:${gatewayPort}/auth/v1` });
 
 const processes = [
   await spawn(["scripts/mock-provider.ts"], {

@@ -5,7 +5,8 @@
  *
  * With no provider key in the environment it starts the mock provider and
  * points OPENAI_BASE_URL / ANTHROPIC_BASE_URL at it; with keys set it uses the
- * real providers. It prints local keys and a curl that streams.
+ * real providers. Without SUPABASE_DB_URL, llm-router gets an in-memory PGlite
+ * with the migrations and seed applied. It prints local keys and curls.
  *
  * Settings: DEV_PORT (default 54321), DEV_HOSTNAME (default 127.0.0.1).
  */
@@ -13,43 +14,39 @@ import { handler as aiChatDirect } from "../supabase/functions/ai-chat-direct/in
 import { handler as aiWalkthroughDirect } from "../supabase/functions/ai-walkthrough-direct/index.ts";
 import { handler as llmHealth } from "../supabase/functions/llm-health/index.ts";
 import { handler as llmMetrics } from "../supabase/functions/llm-metrics/index.ts";
-import { handler as llmRouter } from "../supabase/functions/llm-router/index.ts";
+import { createRouterApp } from "../supabase/functions/llm-router/app.ts";
 import { processEnv } from "../supabase/functions/_shared/http/env.ts";
+import { jsonLogger } from "../supabase/functions/_shared/http/log.ts";
 import { startMockProvider } from "./mock-provider.ts";
+import { embeddedDb } from "./db/embedded-db.ts";
 import { LOCAL_JWT_SECRET, localKeys } from "./dev/local-keys.ts";
 import { configuredProviders } from "./dev/provider-env.ts";
 
 type Handler = (request: Request) => Promise<Response>;
 
-/** The functions served, by name. */
-export const DEV_FUNCTIONS: Record<string, Handler> = {
-  "ai-chat-direct": aiChatDirect,
-  "ai-walkthrough-direct": aiWalkthroughDirect,
-  "llm-router": llmRouter,
-  "llm-health": llmHealth,
-  "llm-metrics": llmMetrics,
-};
-
 /** Routes `/functions/v1/<name>/...` to the function's handler, as the Supabase gateway does. */
-export function routeToFunction(request: Request): Promise<Response> | Response {
-  const match = /^\/functions\/v1\/([\w-]+)(\/.*)?$/.exec(new URL(request.url).pathname);
-  const handler = match ? DEV_FUNCTIONS[match[1]] : undefined;
-  if (!handler) {
-    return Response.json(
-      {
-        error: {
-          code: "NOT_FOUND",
-          message: `No function here. Try /functions/v1/{${Object.keys(DEV_FUNCTIONS).join(",")}}`,
-        },
-      },
-      { status: 404 },
+export function functionRouter(functions: Record<string, Handler>): Handler {
+  return (request) => {
+    const match = /^\/functions\/v1\/([\w-]+)(\/.*)?$/.exec(new URL(request.url).pathname);
+    const handler = match ? functions[match[1]] : undefined;
+    if (handler) return handler(request);
+    const names = Object.keys(functions).join(",");
+    return Promise.resolve(
+      Response.json({
+        error: { code: "NOT_FOUND", message: `No function here. Try /functions/v1/{${names}}` },
+      }, {
+        status: 404,
+      }),
     );
-  }
-  return handler(request);
+  };
 }
 
 function setDefault(name: string, value: string): void {
   if (!Deno.env.get(name)) Deno.env.set(name, value);
+}
+
+function randomMasterKey(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
 }
 
 async function main(): Promise<void> {
@@ -60,28 +57,23 @@ async function main(): Promise<void> {
 
   const usingDevSecret = !env("SUPABASE_JWT_SECRET") ||
     env("SUPABASE_JWT_SECRET") === LOCAL_JWT_SECRET;
-  const keys = usingDevSecret ? await localKeys() : undefined;
   setDefault("SUPABASE_URL", apiUrl);
   setDefault("SUPABASE_JWT_SECRET", LOCAL_JWT_SECRET);
+  const keys = usingDevSecret
+    ? await localKeys({ issuer: `${env("SUPABASE_URL")}/auth/v1` })
+    : undefined;
   if (keys) {
     setDefault("SUPABASE_ANON_KEY", keys.anonKey);
     setDefault("SUPABASE_SERVICE_ROLE_KEY", keys.serviceRoleKey);
   }
 
-  let server: Deno.HttpServer;
-  try {
-    server = Deno.serve({ hostname, port, onListen: () => {} }, routeToFunction);
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      console.error(
-        `Port ${port} on ${hostname} is already in use (another \`deno task dev\` or \`supabase start\`?). Stop it, or set DEV_PORT.`,
-      );
-      Deno.exit(1);
-    }
-    throw error;
-  }
-
   const lines: string[] = [];
+  const database = env("SUPABASE_DB_URL") ? undefined : embeddedDb();
+  if (database) {
+    // Keys stored in an in-memory database die with it, so a throwaway master key is enough.
+    setDefault("LLM_KEY_ENCRYPTION_KEYS", `dev:${randomMasterKey()}`);
+    setDefault("LLM_JOB_SECRET", crypto.randomUUID());
+  }
   let providers = configuredProviders(env);
   if (providers.length === 0) {
     const mock = await startMockProvider({ port: Number(env("MOCK_PROVIDER_PORT") ?? 0) });
@@ -95,15 +87,45 @@ async function main(): Promise<void> {
     providers = configuredProviders(env);
   }
 
+  const functions: Record<string, Handler> = {
+    "ai-chat-direct": aiChatDirect,
+    "ai-walkthrough-direct": aiWalkthroughDirect,
+    "llm-router": createRouterApp({ env, log: jsonLogger("llm-router"), db: database }),
+    "llm-health": llmHealth,
+    "llm-metrics": llmMetrics,
+  };
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({ hostname, port, onListen: () => {} }, functionRouter(functions));
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      console.error(
+        `Port ${port} on ${hostname} is already in use (another \`deno task dev\` or \`supabase start\`?). Stop it, or set DEV_PORT.`,
+      );
+      Deno.exit(1);
+    }
+    throw error;
+  }
+  // PGlite takes a few seconds to start: begin now rather than on the first request.
+  database?.warm().catch((error) => console.error(`embedded database failed: ${error}`));
+
   lines.push("", `LLM gateway (local) on ${apiUrl}`, "", "Functions:");
-  for (const name of Object.keys(DEV_FUNCTIONS)) lines.push(`  ${apiUrl}/functions/v1/${name}`);
+  for (const name of Object.keys(functions)) lines.push(`  ${apiUrl}/functions/v1/${name}`);
   lines.push("", "Providers:");
   for (const p of providers) {
     lines.push(
       `  ${p.name.padEnd(11)} key ${p.maskedKey}${p.baseUrl ? `  base ${p.baseUrl}` : ""}`,
     );
   }
-  lines.push("");
+  lines.push(
+    "",
+    `Database: ${
+      database
+        ? "embedded PGlite, in memory (migrations and seed applied; set SUPABASE_DB_URL for Postgres)"
+        : "SUPABASE_DB_URL"
+    }`,
+    "",
+  );
   if (keys) {
     lines.push(
       `JWT secret:       ${LOCAL_JWT_SECRET}`,

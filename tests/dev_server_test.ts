@@ -75,6 +75,15 @@ Deno.test("dev: with no env it serves every function, uses the mock, and its pri
     const answer = await routed.json();
     assert.equal(answer.success, true);
     assert.match(answer.text, /^Mock reply to: Hello!/);
+    // The embedded database serves the preferences API.
+    const admin = /admin token:\s+(\S+)/.exec(dev.output)![1];
+    const put = await fetch(`${dev.url}/functions/v1/llm-router/agents/dev-agent/preferences`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "claude-haiku-4-5" }),
+    });
+    assert.equal(put.status, 200, await put.clone().text());
+    assert.equal((await put.json()).preference.model, "claude-haiku-4-5");
     // The printed admin token and keys are JWTs signed with the local secret.
     assert.match(dev.output, /admin token:\s+eyJ/);
     assert.match(dev.output, /anon key:\s+eyJ/);

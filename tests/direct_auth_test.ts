@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { base64UrlEncode } from "../supabase/functions/_shared/security/base64url.ts";
 import { directWorld } from "./helpers/direct-world.ts";
 import { signToken } from "./helpers/tokens.ts";
+import { createSigningKey, startJwksServer, userClaims } from "./helpers/jwks-server.ts";
 
 const hello = JSON.stringify({ messages: [{ role: "user", content: "Hello" }] });
 
@@ -94,5 +95,61 @@ Deno.test("auth: a token within the 30 s clock-skew leeway is still accepted", a
     await response.body?.cancel();
   } finally {
     await world.close();
+  }
+});
+
+Deno.test("auth: Supabase's asymmetric keys: an ES256 token from the project's JWKS is accepted; a stranger's key is not", async () => {
+  const jwks = await startJwksServer();
+  const world = await directWorld({
+    env: { SUPABASE_JWT_SECRET: undefined, SUPABASE_URL: jwks.supabaseUrl },
+  });
+  try {
+    const post = async (token: string) => {
+      const response = await world.post({ messages: [{ role: "user", content: "hi" }] }, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const status = response.status;
+      const code = status === 200 ? undefined : (await response.json()).error.code;
+      if (status === 200) await response.body?.cancel();
+      return { status, code };
+    };
+    const valid = await jwks.signEs256(userClaims({ iss: jwks.issuer }));
+    assert.deepEqual(await post(valid), { status: 200, code: undefined });
+    const wrongIssuer = await jwks.signEs256(
+      userClaims({ iss: "https://elsewhere.example/auth/v1" }),
+    );
+    assert.deepEqual(await post(wrongIssuer), { status: 401, code: "AUTH_INVALID" });
+    const stranger = await createSigningKey("ES256", jwks.current("ES256").kid);
+    const forged = await stranger.sign(userClaims({ iss: jwks.issuer }));
+    assert.deepEqual(await post(forged), { status: 401, code: "AUTH_INVALID" });
+    const expired = await jwks.signEs256(
+      userClaims({ iss: jwks.issuer, exp: Math.floor(Date.now() / 1000) - 300 }),
+    );
+    assert.deepEqual(await post(expired), { status: 401, code: "AUTH_EXPIRED" });
+    assert.equal(world.mock.requests.length, 1);
+  } finally {
+    await world.close();
+    await jwks.close();
+  }
+});
+
+Deno.test("auth: when the signing keys cannot be fetched the answer is 503 AUTH_UNAVAILABLE, not a 401", async () => {
+  const jwks = await startJwksServer();
+  const world = await directWorld({
+    env: { SUPABASE_JWT_SECRET: undefined, SUPABASE_URL: jwks.supabaseUrl },
+  });
+  try {
+    jwks.setFailure("http_500");
+    const token = await jwks.signEs256(userClaims({ iss: jwks.issuer }));
+    const response = await world.post({ messages: [{ role: "user", content: "hi" }] }, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get("retry-after"), "30");
+    assert.equal((await response.json()).error.code, "AUTH_UNAVAILABLE");
+    assert.equal(world.mock.requests.length, 0);
+  } finally {
+    await world.close();
+    await jwks.close();
   }
 });

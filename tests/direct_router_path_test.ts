@@ -37,7 +37,7 @@ Deno.test("router path: without LLM_ROUTER_URL the router is found under SUPABAS
   const router = await routerHttpWorld();
   const supabaseUrl = router.url.replace(/\/functions\/v1\/llm-router$/, "");
   const direct = await directWorld({
-    env: { ENABLE_LLM_ROUTER: "true", SUPABASE_URL: supabaseUrl },
+    env: { ENABLE_LLM_ROUTER: "true", SUPABASE_URL: supabaseUrl, SUPABASE_JWT_ISSUER: "none" },
   });
   try {
     const response = await direct.post(hello);

@@ -4,6 +4,7 @@ import { readSse } from "./helpers/sse.ts";
 import { faultyModel, routerHttpWorld, SERVICE_KEY } from "./helpers/router-http-world.ts";
 import { signToken } from "./helpers/tokens.ts";
 import { rawPost } from "./helpers/raw-client.ts";
+import { startJwksServer, userClaims } from "./helpers/jwks-server.ts";
 import { eventually } from "./helpers/direct-world.ts";
 
 Deno.test("native: a prompt gets {success, text, provider, model, usage, costUsd} and route headers", async () => {
@@ -208,7 +209,7 @@ Deno.test("native: a request too long for every model is 400 TOKEN_LIMIT_EXCEEDE
   }
 });
 
-Deno.test("auth: no token 401, anon key 401, service key ok; accountId only for admins and the service role", async () => {
+Deno.test("auth: no token 401, anon key 401, service key ok; another accountId only for the service role and that account's admins", async () => {
   const world = await routerHttpWorld();
   try {
     const none = await fetch(world.url, { method: "POST", body: "{}" });
@@ -227,12 +228,13 @@ Deno.test("auth: no token 401, anon key 401, service key ok; accountId only for 
     const member = await world.post("", { prompt: "x", accountId: "someone-else" });
     assert.equal(member.status, 403);
     assert.equal((await member.json()).error.field, "accountId");
+    // Admin of their own account, not a member of the other one: still 403 (memberships live in the database).
     const admin = await world.post(
       "",
       { prompt: "x", accountId: "someone-else" },
       world.adminToken,
     );
-    assert.equal(admin.status, 200);
+    assert.equal(admin.status, 403);
     await admin.body?.cancel();
   } finally {
     await world.close();
@@ -308,5 +310,27 @@ Deno.test("native: a caller disconnecting mid-stream aborts the provider call", 
     assert.ok(world.mock.requests[0].eventsSent < 23);
   } finally {
     await world.close();
+  }
+});
+
+Deno.test("auth: llm-router accepts Supabase's ES256 user tokens through the project's JWKS", async () => {
+  const jwks = await startJwksServer();
+  const world = await routerHttpWorld({
+    SUPABASE_JWT_SECRET: undefined,
+    SUPABASE_URL: jwks.supabaseUrl,
+  });
+  try {
+    const token = await jwks.signEs256(
+      userClaims({ iss: jwks.issuer, app_metadata: { account_id: "acct-es" } }),
+    );
+    const ok = await world.post("", { prompt: "hi" }, token);
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const hs256 = await world.post("", { prompt: "hi" }, world.memberToken);
+    assert.equal(hs256.status, 401, "no HS256 secret configured: HS256 tokens are refused");
+    await hs256.body?.cancel();
+  } finally {
+    await world.close();
+    await jwks.close();
   }
 });

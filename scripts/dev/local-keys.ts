@@ -26,12 +26,19 @@ export interface LocalKeys {
   adminToken: string;
 }
 
-/** Signs the local credentials with `secret`. */
-export async function localKeys(secret = LOCAL_JWT_SECRET): Promise<LocalKeys> {
-  const jwt = new Hs256Jwt(secret);
+/**
+ * Signs the local credentials with `secret`. User tokens carry `issuer` as
+ * their `iss` (a local Supabase's is `<api url>/auth/v1`); the anon and
+ * service-role keys keep the CLI's `supabase-demo`.
+ */
+export async function localKeys(
+  options: { secret?: string; issuer?: string } = {},
+): Promise<LocalKeys> {
+  const jwt = new Hs256Jwt(options.secret ?? LOCAL_JWT_SECRET);
   const base = { iss: "supabase-demo", iat: ISSUED_AT, exp: EXPIRES_AT };
   const user = (sub: string, email: string, role: string) => ({
     ...base,
+    iss: options.issuer ?? base.iss,
     sub,
     aud: "authenticated",
     role: "authenticated",

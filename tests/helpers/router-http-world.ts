@@ -12,6 +12,7 @@ import { jsonLogger } from "../../supabase/functions/_shared/http/log.ts";
 import { createRouterApp } from "../../supabase/functions/llm-router/app.ts";
 import { type MockProvider, startMockProvider } from "../../scripts/mock-provider.ts";
 import { serveOnLoopback } from "./direct-world.ts";
+import type { Db } from "../../supabase/functions/_shared/store/db.ts";
 import { DEV_JWT_SECRET, signToken } from "./tokens.ts";
 
 /** The service-role key the world accepts. */
@@ -19,6 +20,8 @@ export const SERVICE_KEY = "service-role-key-for-router-tests-0123456789";
 
 /** Everything a router HTTP test touches. */
 export interface RouterHttpWorld {
+  /** Background work started by the function (usage rows, audit): await it before reading the database. */
+  settle: () => Promise<void>;
   mock: MockProvider;
   handler: (request: Request) => Promise<Response>;
   /** `http://127.0.0.1:<port>/functions/v1/llm-router` */
@@ -37,13 +40,17 @@ export function faultyModel(base: string, fault: string): CatalogModel {
   return { ...model, id: `${base}::${fault}` };
 }
 
-/** Starts the world; `env` is merged over keys and URLs that point at the mock. */
+/** Starts the world; `env` is merged over keys and URLs that point at the mock; `db` is the database to use. */
 export async function routerHttpWorld(
   env: Record<string, string | undefined> = {},
+  options: { db?: Db } = {},
 ): Promise<RouterHttpWorld> {
   const mock = await startMockProvider();
   const logs: string[] = [];
+  const background: Promise<unknown>[] = [];
   const handler = createRouterApp({
+    db: options.db,
+    waitUntil: (work) => background.push(work.catch(() => {})),
     env: mapEnv({
       OPENAI_API_KEY: "sk-test-router-openai",
       OPENAI_BASE_URL: mock.openaiBaseUrl,
@@ -69,6 +76,9 @@ export async function routerHttpWorld(
     app_metadata: { account_id: "acct-admin", role: "admin" },
   });
   return {
+    settle: async () => {
+      while (background.length) await Promise.all(background.splice(0));
+    },
     mock,
     handler,
     url,

@@ -1,57 +1,26 @@
 /**
- * The llm-router handler: routes paths to the native API, the
- * OpenAI-compatible API and health, after authenticating the caller. The
- * router itself is built once per isolate, on the first request.
+ * The llm-router handler: authenticates the caller, matches the route, and
+ * hands it a context with the per-isolate world (router, database,
+ * repositories, state store), which is built once, on the first request.
  */
 import { createFunctionApp, methodNotAllowed, notFound } from "../_shared/http/app.ts";
 import { readJsonObject } from "../_shared/http/body.ts";
-import { EnvReader, intSetting } from "../_shared/http/env.ts";
-import { jsonResponse } from "../_shared/http/errors.ts";
-import type { Logger } from "../_shared/http/log.ts";
-import { Hs256Jwt } from "../_shared/security/jwt-hs256.ts";
-import { createRouterFromEnv, type RouterEnvDeps } from "../_shared/llm/from-env.ts";
+import { HttpError, jsonResponse } from "../_shared/http/errors.ts";
+import { LLMError } from "../_shared/llm/errors.ts";
 import type { LLMRouter } from "../_shared/llm/router.ts";
-import { accountFor, authenticateCaller } from "./callers.ts";
+import { accountAccess, authenticateCaller } from "./callers.ts";
 import type { RouterRequestContext } from "./context.ts";
-import { withOpenAIErrors } from "./errors.ts";
-import { nativeChat } from "./native-api.ts";
-import { chatCompletions, embeddings, models } from "./openai-api.ts";
-import { HttpError } from "../_shared/http/errors.ts";
+import { httpErrorFrom, withOpenAIErrors } from "./errors.ts";
+import { RequestReporter } from "./request-report.ts";
+import { matchRoute } from "./routes.ts";
+import { buildWorld, type RouterWorld, type WorldDeps } from "./world.ts";
 
 /** The world llm-router runs in. */
-export interface RouterAppDeps {
-  env: EnvReader;
-  log: Logger;
-  now?: () => number;
-  /** Router dependencies not taken from env (tests inject clocks, fetch, fakes). */
-  routerDeps?: RouterEnvDeps;
-}
+export type RouterAppDeps = WorldDeps;
 
 /** Builds the llm-router request handler. Reads no env until the first request. */
 export function createRouterApp(deps: RouterAppDeps): (request: Request) => Promise<Response> {
-  const now = deps.now ?? Date.now;
-  let shared:
-    | { router: LLMRouter; jwt?: Hs256Jwt; serviceRoleKey?: string; maxBodyBytes: number }
-    | undefined;
-  const world = () => {
-    if (!shared) {
-      const warnings: string[] = [];
-      const router = createRouterFromEnv(deps.env, deps.routerDeps, warnings);
-      const secret = deps.env("SUPABASE_JWT_SECRET");
-      shared = {
-        router,
-        jwt: secret ? new Hs256Jwt(secret) : undefined,
-        serviceRoleKey: deps.env("SUPABASE_SERVICE_ROLE_KEY"),
-        maxBodyBytes: intSetting(deps.env, "LLM_MAX_BODY_BYTES", 4_194_304, {
-          min: 1_024,
-          max: 52_428_800,
-        }, warnings),
-      };
-      for (const warning of warnings) deps.log.warn("config_warning", { detail: warning });
-      deps.log.info("router_ready", { providers: router.availableProviders().join(",") || "none" });
-    }
-    return shared;
-  };
+  let world: Promise<RouterWorld> | undefined;
 
   return createFunctionApp({
     name: "llm-router",
@@ -59,62 +28,84 @@ export function createRouterApp(deps: RouterAppDeps): (request: Request) => Prom
     log: deps.log,
     route: async ({ request, path, requestId }) => {
       const started = performance.now();
-      const { router, jwt, serviceRoleKey, maxBodyBytes } = world();
+      world ??= buildWorld(deps);
+      const current = await world;
       if (path === "/health" && request.method === "GET") {
         return jsonResponse({
           status: "ok",
           function: "llm-router",
-          providers: router.availableProviders(),
+          providers: current.router.availableProviders(),
         });
       }
-      const handler = ROUTES[`${request.method} ${path}`];
-      if (!handler) {
-        if (Object.keys(ROUTES).some((key) => key.endsWith(` ${path}`))) {
-          throw methodNotAllowed(allowedFor(path));
-        }
-        throw notFound(path);
-      }
-      const openAI = path.startsWith("/v1/");
+      const match = matchRoute(request.method, path);
+      if (match.kind === "none") throw notFound(path);
+      if (match.kind === "method") throw methodNotAllowed(match.allow);
+      const { route, params } = match;
+
       const run = async () => {
-        if (!jwt && !serviceRoleKey) {
-          throw new HttpError(
-            503,
-            "CONFIG_MISSING",
-            "Set SUPABASE_JWT_SECRET (and SUPABASE_SERVICE_ROLE_KEY for server callers)",
-            {
-              missing: ["SUPABASE_JWT_SECRET"],
-            },
-          );
-        }
-        const caller = await authenticateCaller(request, { jwt, serviceRoleKey, now });
-        const body = request.method === "POST" ? await readJsonObject(request, maxBodyBytes) : {};
+        const caller = await authenticateCaller(request, current.credentials, route.jobs === true);
+        const body = request.method === "POST" || request.method === "PUT"
+          ? await readJsonObject(request, current.maxBodyBytes)
+          : {};
+        const membership = current.db
+          ? async (userId: string, accountId: string) => {
+            const rows = await current.db!.query<{ role: "owner" | "admin" | "member" }>(
+              "select role from llm_account_members where user_id = $1 and account_id = $2",
+              [userId, accountId],
+            ).catch(() => []);
+            return rows[0]?.role;
+          }
+          : undefined;
         const context: RouterRequestContext = {
-          router,
+          world: current,
           caller,
+          params,
+          query: new URL(request.url).searchParams,
           body,
           signal: request.signal,
           started,
           requestId,
           log: deps.log,
-          accountFor: (requested) => accountFor(caller, requested),
+          access: (requested) => accountAccess(caller, requested, membership),
+          routerFor: (accountId) => routerFor(current, accountId),
+          reporter: (base) =>
+            new RequestReporter(deps.log, current.usage, current.waitUntil, {
+              requestId,
+              caller: caller.kind,
+              ...base,
+            }, started),
         };
-        return await handler(context);
+        try {
+          return await route.handler(context);
+        } catch (error) {
+          if (error instanceof LLMError) throw httpErrorFrom(error);
+          throw error;
+        }
       };
-      return openAI ? await withOpenAIErrors(run) : await run();
+      return route.openAI ? await withOpenAIErrors(run) : await run();
     },
   });
 }
 
-const ROUTES: Record<string, (context: RouterRequestContext) => Response | Promise<Response>> = {
-  "POST /": nativeChat,
-  "POST /v1/chat/completions": chatCompletions,
-  "POST /v1/embeddings": embeddings,
-  "GET /v1/models": models,
-};
-
-function allowedFor(path: string): string {
-  return Object.keys(ROUTES).filter((key) => key.endsWith(` ${path}`)).map((key) =>
-    key.split(" ")[0]
-  ).concat("OPTIONS")
-    .join(", ");
+/**
+ * The router for one account: the shared one, or, when the account stored
+ * its own provider keys, a fresh router holding them, so one tenant's key can
+ * never serve another's request.
+ */
+async function routerFor(world: RouterWorld, accountId: string | undefined): Promise<LLMRouter> {
+  if (!world.keys || typeof world.vault === "string") return world.router;
+  let keys: Record<string, string>;
+  try {
+    keys = await world.keys.decrypted(accountId, world.vault);
+  } catch {
+    // A key that no longer decrypts (tampered, or its master version retired) must not be used or leaked.
+    throw new HttpError(
+      500,
+      "KEY_UNAVAILABLE",
+      "The account's stored provider key cannot be decrypted; store it again",
+    );
+  }
+  return Object.keys(keys).length
+    ? world.router.withApiKeys(keys, `account:${accountId}`)
+    : world.router;
 }

@@ -1,34 +1,51 @@
 /**
- * Who is calling llm-router: a signed-in user (their account and role from
- * the JWT's app_metadata) or server code with the service-role key. Only
- * admins and the service role may act for another account.
+ * Who is calling llm-router and for which account: a signed-in user (account
+ * and role from the JWT's app_metadata, or from llm_account_members), server
+ * code with the service key, or the database's job trigger with the job
+ * secret. Acting for another account needs the service role or an
+ * owner/admin membership of that account.
  */
 import { bearerToken } from "../_shared/http/auth.ts";
 import { HttpError } from "../_shared/http/errors.ts";
-import { Hs256Jwt, JwtError } from "../_shared/security/jwt-hs256.ts";
+import type { JwtClaims } from "../_shared/security/jwt-hs256.ts";
+
+/** An account role, as in app_metadata.role and llm_account_members.role. */
+export type AccountRole = "member" | "admin" | "owner";
 
 /** An authenticated caller. */
 export interface Caller {
-  kind: "user" | "service";
+  kind: "user" | "service" | "job";
   userId?: string;
-  /** The account the caller acts for by default. */
+  /** The account the JWT names (or the user's own id when it names none). */
   accountId?: string;
-  role: "member" | "admin" | "owner" | "service";
+  /** The role the JWT gives in `accountId`. */
+  role?: AccountRole;
 }
 
-/** What verification needs. */
-export interface CallerVerifier {
-  /** Absent when no JWT secret is configured: then only the service key is accepted. */
-  jwt?: Hs256Jwt;
-  serviceRoleKey?: string;
-  now: () => number;
+/** Verifies a user token and returns its claims, or throws a 401 `HttpError`. */
+export type TokenVerifier = (token: string) => Promise<JwtClaims>;
+
+/** What authentication needs. */
+export interface CallerCredentials {
+  /** Absent when no JWT secret or JWKS is configured: then only server keys are accepted. */
+  verifyToken?: TokenVerifier;
+  /** Keys that authenticate server code (the service-role key, secret keys). */
+  serverKeys: readonly string[];
+  /** The job secret the database's trigger sends in `x-job-secret`. */
+  jobSecret?: string;
 }
 
-/** Resolves the caller from `Authorization: Bearer`; throws a 401 `HttpError`. */
+/** Resolves the caller; `allowJobSecret` only on the job endpoints. Throws a 401 `HttpError`. */
 export async function authenticateCaller(
   request: Request,
-  verifier: CallerVerifier,
+  credentials: CallerCredentials,
+  allowJobSecret = false,
 ): Promise<Caller> {
+  const jobSecret = request.headers.get("x-job-secret");
+  if (allowJobSecret && jobSecret !== null && credentials.jobSecret) {
+    if (await sameSecret(jobSecret, credentials.jobSecret)) return { kind: "job" };
+    throw unauthorized("AUTH_INVALID", "The job secret is wrong");
+  }
   const token = bearerToken(request);
   if (!token) {
     throw unauthorized(
@@ -36,28 +53,20 @@ export async function authenticateCaller(
       "Authorization: Bearer <access token or service key> is required",
     );
   }
-  // Equal lengths first: the key's length is no secret, and user tokens skip the hashing.
-  const key = verifier.serviceRoleKey;
-  if (key && token.length === key.length && await sameSecret(token, key)) {
-    return { kind: "service", role: "service" };
+  for (const key of credentials.serverKeys) {
+    // Equal lengths first: a key's length is no secret, and user tokens skip the hashing.
+    if (key && token.length === key.length && await sameSecret(token, key)) {
+      return { kind: "service" };
+    }
   }
-  if (!verifier.jwt) {
+  if (!credentials.verifyToken) {
     throw unauthorized(
       "AUTH_INVALID",
-      "User tokens are not accepted: SUPABASE_JWT_SECRET is not configured",
+      "User tokens are not accepted: no JWT secret or JWKS is configured",
     );
   }
-  let claims;
-  try {
-    claims = await verifier.jwt.verify(token, Math.floor(verifier.now() / 1000));
-  } catch (error) {
-    if (!(error instanceof JwtError)) throw error;
-    if (error.reason === "expired") {
-      throw unauthorized("AUTH_EXPIRED", "Access token has expired; refresh the session");
-    }
-    throw unauthorized("AUTH_INVALID", `Access token rejected: ${error.message}`);
-  }
-  if (claims.role === "service_role") return { kind: "service", role: "service" };
+  const claims = await credentials.verifyToken(token);
+  if (claims.role === "service_role") return { kind: "service" };
   if (claims.role !== "authenticated" || typeof claims.sub !== "string") {
     throw unauthorized(
       "AUTH_USER_REQUIRED",
@@ -65,7 +74,7 @@ export async function authenticateCaller(
     );
   }
   const meta = (claims.app_metadata ?? {}) as Record<string, unknown>;
-  const role = meta.role === "admin" || meta.role === "owner" ? meta.role : "member";
+  const role: AccountRole = meta.role === "admin" || meta.role === "owner" ? meta.role : "member";
   return {
     kind: "user",
     userId: claims.sub,
@@ -74,13 +83,47 @@ export async function authenticateCaller(
   };
 }
 
-/** The account a request acts for: the caller's own, or `requested` if the caller may choose. */
-export function accountFor(caller: Caller, requested: string | undefined): string | undefined {
-  if (requested === undefined || requested === caller.accountId) return caller.accountId;
-  if (caller.role === "service" || caller.role === "admin") return requested;
-  throw new HttpError(403, "FORBIDDEN", "Only admins and the service role may pass accountId", {
-    field: "accountId",
-  });
+/** The account a request acts for, and the caller's role in it. */
+export interface AccountAccess {
+  accountId?: string;
+  role: AccountRole | "service";
+}
+
+/** Looks up a user's membership role in an account (llm_account_members). */
+export type MembershipLookup = (
+  userId: string,
+  accountId: string,
+) => Promise<AccountRole | undefined>;
+
+/**
+ * The account to act for: the caller's own, or `requested` when the caller is
+ * the service role (or job) or an owner/admin member of it. Throws 403 otherwise.
+ */
+export async function accountAccess(
+  caller: Caller,
+  requested: string | undefined,
+  membership?: MembershipLookup,
+): Promise<AccountAccess> {
+  if (caller.kind !== "user") return { accountId: requested, role: "service" };
+  if (requested === undefined || requested === caller.accountId) {
+    return { accountId: caller.accountId, role: caller.role ?? "member" };
+  }
+  const role = membership ? await membership(caller.userId!, requested) : undefined;
+  if (role === "owner" || role === "admin") return { accountId: requested, role };
+  throw new HttpError(
+    403,
+    "FORBIDDEN",
+    "Only the service role and the account's admins may act for another account",
+    {
+      field: "accountId",
+    },
+  );
+}
+
+/** Throws 403 unless `access` may administer its account (keys, other agents' settings). */
+export function requireAdmin(access: AccountAccess, what: string): void {
+  if (access.role === "service" || access.role === "owner" || access.role === "admin") return;
+  throw new HttpError(403, "FORBIDDEN", `Only the account's owners and admins may ${what}`);
 }
 
 function unauthorized(code: string, message: string): HttpError {

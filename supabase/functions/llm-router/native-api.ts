@@ -10,7 +10,6 @@ import { LLMError } from "../_shared/llm/errors.ts";
 import { toolCallsToOpenAI } from "../_shared/llm/openai-wire.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { httpErrorFrom } from "./errors.ts";
-import { logRouted, logWhenStreamEnds } from "./request-log.ts";
 import { routeHeadersSince } from "./route-headers.ts";
 import { fromNativeBody } from "./route-requests.ts";
 import { nativeChatBody } from "./schemas.ts";
@@ -19,10 +18,18 @@ import { parseOrThrow } from "./validation.ts";
 
 /** Handles one native chat request. */
 export async function nativeChat(context: RouterRequestContext): Promise<Response> {
-  const { router, caller, body: raw, signal, started, log, requestId } = context;
+  const { caller, body: raw, signal, started } = context;
   const body = parseOrThrow(nativeChatBody, raw);
-  const request = fromNativeBody(body, context.accountFor(body.accountId), router.catalog);
-  const logBase = { requestId, api: "native" as const, caller: caller.kind };
+  const access = await context.access(body.accountId);
+  const router = await context.routerFor(access.accountId);
+  const request = fromNativeBody(body, access.accountId, router.catalog);
+  const reporter = context.reporter({
+    api: "native",
+    accountId: access.accountId,
+    userId: caller.userId,
+    agentId: body.agentId,
+    useCase: body.useCase,
+  });
   const toolLoop = body.maxSteps !== undefined && body.maxSteps > 1;
   try {
     if (body.stream) {
@@ -33,7 +40,7 @@ export async function nativeChat(context: RouterRequestContext): Promise<Respons
       }
       const routed = await router.stream(request, signal);
       const headers = routeHeadersSince(routed.route, started);
-      logWhenStreamEnds(log, logBase, routed);
+      reporter.streaming(routed);
       const model = router.catalog.get(routed.route.model)!;
       return new Response(sseBody(routed, nativeEncoder((usage) => costOf(model, usage))), {
         headers: { ...SSE_HEADERS, ...headers },
@@ -43,11 +50,7 @@ export async function nativeChat(context: RouterRequestContext): Promise<Respons
       ? await router.chatWithTools(request, body.maxSteps!, signal)
       : await router.chat(request, signal);
     const headers = routeHeadersSince(answer.route, started);
-    logRouted(log, logBase, false, answer.route, {
-      code: "ok",
-      usage: answer.usage,
-      costUsd: answer.costUsd,
-    });
+    reporter.answered(answer.route, answer.usage, answer.costUsd);
     return jsonResponse(
       {
         success: true,
@@ -65,12 +68,7 @@ export async function nativeChat(context: RouterRequestContext): Promise<Respons
     );
   } catch (error) {
     if (error instanceof LLMError) {
-      log.warn("llm_request_failed", {
-        ...logBase,
-        code: error.code,
-        provider: error.provider,
-        detail: error.message,
-      });
+      reporter.failed(error, body.stream === true);
       throw httpErrorFrom(error);
     }
     throw error;

@@ -13,50 +13,55 @@ import { fromOpenAIBody } from "./route-requests.ts";
 import { openAIChatBody, openAIEmbeddingsBody } from "./schemas.ts";
 import { openAIEncoder, sseBody } from "./stream-writers.ts";
 import { parseOrThrow } from "./validation.ts";
-import { logRouted, logWhenStreamEnds } from "./request-log.ts";
+import { LLMError } from "../_shared/llm/errors.ts";
 import { validationError } from "../_shared/http/errors.ts";
 import type { RouterRequestContext } from "./context.ts";
 
 /** `POST /v1/chat/completions`. */
 export async function chatCompletions(context: RouterRequestContext): Promise<Response> {
-  const { router, body: raw, signal, started, requestId, log, caller } = context;
+  const { body: raw, signal, started, requestId, caller } = context;
   const body = parseOrThrow(openAIChatBody, raw);
-  const request = fromOpenAIBody(body, context.accountFor(body.account_id), router.catalog);
-  const logBase = { requestId, api: "openai" as const, caller: caller.kind };
+  const access = await context.access(body.account_id);
+  const router = await context.routerFor(access.accountId);
+  const request = fromOpenAIBody(body, access.accountId, router.catalog);
+  const reporter = context.reporter({
+    api: "openai",
+    accountId: access.accountId,
+    userId: caller.userId,
+    agentId: body.agent_id,
+    useCase: request.useCase,
+  });
   const id = `chatcmpl-${requestId.replace(/[^A-Za-z0-9]/g, "").slice(0, 32)}`;
   const created = Math.floor(Date.now() / 1000);
-  if (body.stream) {
-    const routed = await router.stream(request, signal);
-    const headers = routeHeadersSince(routed.route, started);
-    logWhenStreamEnds(log, logBase, routed);
-    const encoder = openAIEncoder(
-      id,
-      created,
-      routed.route.model,
-      body.stream_options?.include_usage === true,
-    );
-    return new Response(sseBody(routed, encoder), {
-      headers: { ...SSE_HEADERS, ...headers },
-    });
+  try {
+    if (body.stream) {
+      const routed = await router.stream(request, signal);
+      const headers = routeHeadersSince(routed.route, started);
+      reporter.streaming(routed);
+      const encoder = openAIEncoder(
+        id,
+        created,
+        routed.route.model,
+        body.stream_options?.include_usage === true,
+      );
+      return new Response(sseBody(routed, encoder), { headers: { ...SSE_HEADERS, ...headers } });
+    }
+    const answer = await router.chat(request, signal);
+    const headers = routeHeadersSince(answer.route, started);
+    reporter.answered(answer.route, answer.usage, answer.costUsd);
+    return jsonResponse(chatCompletionToOpenAI(answer, id, created), 200, headers);
+  } catch (error) {
+    if (error instanceof LLMError) reporter.failed(error, body.stream === true);
+    throw error;
   }
-  const answer = await router.chat(request, signal);
-  const headers = routeHeadersSince(answer.route, started);
-  logRouted(log, logBase, false, answer.route, {
-    code: "ok",
-    usage: answer.usage,
-    costUsd: answer.costUsd,
-  });
-  return jsonResponse(
-    chatCompletionToOpenAI(answer, id, created),
-    200,
-    headers,
-  );
 }
 
 /** `POST /v1/embeddings`. */
 export async function embeddings(context: RouterRequestContext): Promise<Response> {
-  const { router, body: raw, signal, started } = context;
+  const { body: raw, signal, started } = context;
   const body = parseOrThrow(openAIEmbeddingsBody, raw);
+  const access = await context.access(body.account_id);
+  const router = await context.routerFor(access.accountId);
   const modelOverride = body.model === "auto" ? undefined : body.model;
   if (modelOverride !== undefined) {
     const model = router.catalog.get(modelOverride);
@@ -71,7 +76,7 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
     input: typeof body.input === "string" ? [body.input] : body.input,
     dimensions: body.dimensions,
     modelOverride,
-    accountId: context.accountFor(body.account_id),
+    accountId: access.accountId,
   }, signal);
   const headers = routeHeadersSince(answer.route, started);
   const base64 = body.encoding_format === "base64";
@@ -92,8 +97,10 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
 }
 
 /** `GET /v1/models`: `auto`, `auto:<useCase>`, and every catalog model whose provider has a key. */
-export function models(context: RouterRequestContext): Response {
-  const available = new Set(context.router.availableProviders());
+export async function models(context: RouterRequestContext): Promise<Response> {
+  const access = await context.access(undefined);
+  const router = await context.routerFor(access.accountId);
+  const available = new Set(router.availableProviders());
   const created = 1_735_689_600;
   const routed = [
     "auto",
@@ -108,7 +115,7 @@ export function models(context: RouterRequestContext): Response {
     object: "list",
     data: [
       ...routed.map((id) => ({ id, object: "model", created, owned_by: "llm-router" })),
-      ...context.router.catalog.all().filter((m) => available.has(m.provider)).map((m) => ({
+      ...router.catalog.all().filter((m) => available.has(m.provider)).map((m) => ({
         id: m.id,
         object: "model",
         created,

@@ -5,6 +5,7 @@
  */
 import { EnvReader, flagSetting, intSetting } from "../http/env.ts";
 import { RolloutFlag, rolloutFlagFrom } from "./rollout.ts";
+import { type JwtVerifierOptions, supabaseJwtVerifierOptions } from "../security/jwt-verifier.ts";
 
 /** Settings of one direct function. */
 export interface DirectConfig {
@@ -12,7 +13,8 @@ export interface DirectConfig {
   /** Base URL including `/v1`, as the OpenAI SDK's `OPENAI_BASE_URL`. */
   openaiBaseUrl: string;
   model: string;
-  jwtSecret: string;
+  /** How user tokens are verified (HS256 secret and/or the project's JWKS). */
+  jwt: JwtVerifierOptions;
   maxBodyBytes: number;
   maxOutputTokens: number;
   firstByteTimeoutMs: number;
@@ -38,7 +40,11 @@ const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
 /** Reads the config of a direct function whose model is named by `modelEnv`. */
 export function readDirectConfig(env: EnvReader, modelEnv: string): DirectConfigResult {
   const warnings: string[] = [];
-  const missing = ["OPENAI_API_KEY", "SUPABASE_JWT_SECRET"].filter((name) => !env(name));
+  const jwt = supabaseJwtVerifierOptions(env, warnings);
+  const missing = [
+    ...(env("OPENAI_API_KEY") ? [] : ["OPENAI_API_KEY"]),
+    ...(jwt.configured ? [] : ["SUPABASE_JWT_SECRET or SUPABASE_URL"]),
+  ];
   const rollout = rolloutFlagFrom(
     flagSetting(env, "ENABLE_LLM_ROUTER"),
     env("LLM_ROUTER_ROLLOUT_PERCENT"),
@@ -69,7 +75,7 @@ export function readDirectConfig(env: EnvReader, modelEnv: string): DirectConfig
       openaiApiKey: env("OPENAI_API_KEY")!,
       openaiBaseUrl: (env("OPENAI_BASE_URL") ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, ""),
       model: env(modelEnv) ?? DEFAULT_DIRECT_MODEL,
-      jwtSecret: env("SUPABASE_JWT_SECRET")!,
+      jwt: jwt.options,
       maxBodyBytes,
       maxOutputTokens,
       firstByteTimeoutMs,

@@ -11,7 +11,7 @@ import { authenticateUser, bearerToken } from "../http/auth.ts";
 import { EnvReader } from "../http/env.ts";
 import { Logger } from "../http/log.ts";
 import { SSE_HEADERS } from "../http/sse.ts";
-import { Hs256Jwt } from "../security/jwt-hs256.ts";
+import { JwtVerifier } from "../security/jwt-verifier.ts";
 import { DirectConfig, DirectConfigResult, readDirectConfig } from "./config.ts";
 import { DirectChatInput, parseDirectChatInput } from "./chat-input.ts";
 import { ServingPath, servingPathFor } from "./rollout.ts";
@@ -61,7 +61,7 @@ export function createDirectHandler<Extra>(
   };
   // Per-isolate memo of derived, immutable things: config and the imported HMAC key.
   let configResult: DirectConfigResult | undefined;
-  let jwt: Hs256Jwt | undefined;
+  let jwt: JwtVerifier | undefined;
   const settings = (): DirectConfigResult => {
     if (!configResult) {
       configResult = readDirectConfig(deps.env, spec.modelEnv);
@@ -104,8 +104,8 @@ export function createDirectHandler<Extra>(
     if (request.method !== "POST") throw methodNotAllowed("GET, POST, OPTIONS");
     if (!result.ok) throw missingConfig(result.missing);
     const config = result.config;
-    jwt ??= new Hs256Jwt(config.jwtSecret);
-    const user = await authenticateUser(request, jwt, upstream.now());
+    jwt ??= new JwtVerifier({ ...config.jwt, now: upstream.now, fetch: upstream.fetch });
+    const user = await authenticateUser(request, jwt);
     const body = await readJsonObject(request, config.maxBodyBytes);
     const input: DirectChatInput = parseDirectChatInput(body, spec.extraFields, {
       maxMessages: MAX_MESSAGES,

@@ -165,6 +165,20 @@ export class LLMRouter {
     return new LLMRouter({ ...this.#options, apiKeyOverrides: keys, breakerScope });
   }
 
+  /** The ordered candidates for `input` before filtering: what a preferences screen shows. */
+  candidates(input: RouteInput): Promise<Candidates> {
+    return candidateModels(input, this.#config, this.#options.preferences);
+  }
+
+  /** Every provider this router knows (built-in and configured), with whether it has a key. */
+  providers(): { spec: ProviderSpec; hasKey: boolean; accountKey: boolean }[] {
+    return [...this.#providers.values()].map((spec) => ({
+      spec,
+      hasKey: this.#keyFor(spec) !== undefined,
+      accountKey: this.#options.apiKeyOverrides?.[spec.name] !== undefined,
+    }));
+  }
+
   /** Provider names with a usable key. */
   availableProviders(): string[] {
     return [...this.#providers.values()].filter((spec) => this.#keyFor(spec) !== undefined).map((

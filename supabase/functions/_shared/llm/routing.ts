@@ -35,6 +35,8 @@ export interface PreferenceSource {
   ): Promise<AgentPreference | undefined>;
   /** An account's own model chain for a use case, overriding the global mapping. */
   accountRoute(accountId: string, useCase: UseCase): Promise<string[] | undefined>;
+  /** The global chain for a use case, when stored outside config (the database's defaults). */
+  useCaseChain?(useCase: UseCase): Promise<string[] | undefined>;
 }
 
 /** Preferences held in memory: for tests and deployments without a database. */
@@ -73,7 +75,10 @@ export async function candidateModels(
 ): Promise<Candidates> {
   const tierUseCase = input.tier ? config.tierUseCases[input.tier] : undefined;
   const useCase = input.useCase ?? tierUseCase ?? config.defaultUseCase;
-  const chain = config.useCaseChains[useCase] ?? config.useCaseChains[config.defaultUseCase];
+  const stored = await preferences?.useCaseChain?.(useCase);
+  const chain = stored?.length
+    ? stored
+    : config.useCaseChains[useCase] ?? config.useCaseChains[config.defaultUseCase];
   const withChain = (first: string[]) => [...new Set([...first, ...chain])];
 
   if (input.modelOverride) {

@@ -1,0 +1,166 @@
+/**
+ * Routing preferences from the database, cached in the state store: per-agent
+ * preferences (agent_llm_preferences), each account's own routing entries and
+ * the global defaults (llm_providers). Every write through the API
+ * invalidates the cached entries it affects, so the next request sees it.
+ */
+import type { UseCase } from "../llm/catalog.ts";
+import type { AgentPreference, PreferenceSource } from "../llm/routing.ts";
+import type { Db } from "../store/db.ts";
+import { cached, type StateStore } from "../store/state-store.ts";
+import { isUuid } from "./ids.ts";
+
+/** A stored agent preference. */
+export interface AgentPreferenceRecord {
+  agentId: string;
+  accountId: string;
+  provider: string;
+  model: string;
+  params: { temperature?: number; maxTokens?: number; topP?: number };
+  embeddingModel: string | null;
+  fallbacks: string[];
+  ownerUserId: string | null;
+  updatedAt: string;
+}
+
+type Routes = Record<string, string[]>;
+
+/** The database-backed `PreferenceSource`, with the writes the preferences API makes. */
+export class PreferenceRepository implements PreferenceSource {
+  constructor(
+    private readonly db: Db,
+    private readonly store: StateStore,
+    private readonly ttlMs: number,
+  ) {}
+
+  async agentPreference(
+    agentId: string,
+    accountId: string | undefined,
+  ): Promise<AgentPreference | undefined> {
+    if (!isUuid(accountId)) return undefined;
+    const record = await this.getAgent(accountId, agentId);
+    if (!record) return undefined;
+    return {
+      model: record.model,
+      fallbacks: record.fallbacks,
+      params: record.params,
+    };
+  }
+
+  async accountRoute(accountId: string, useCase: UseCase): Promise<string[] | undefined> {
+    if (!isUuid(accountId)) return undefined;
+    const routes = await cached(
+      this.store,
+      `prefs:routes:${accountId}`,
+      this.ttlMs,
+      () => this.#routes(accountId),
+    );
+    return routes[useCase];
+  }
+
+  async useCaseChain(useCase: UseCase): Promise<string[] | undefined> {
+    const routes = await cached(
+      this.store,
+      "prefs:routes:global",
+      this.ttlMs,
+      () => this.#routes(undefined),
+    );
+    return routes[useCase];
+  }
+
+  /** The stored preference of `agentId` in `accountId`, if any. */
+  getAgent(accountId: string, agentId: string): Promise<AgentPreferenceRecord | undefined> {
+    return cached(this.store, agentKey(accountId, agentId), this.ttlMs, async () => {
+      const rows = await this.db.query<RowOf>(
+        `select agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, updated_at
+           from agent_llm_preferences where account_id = $1 and agent_id = $2`,
+        [accountId, agentId],
+      );
+      return rows[0] ? fromRow(rows[0]) : undefined;
+    });
+  }
+
+  /** Creates or replaces a preference; the owner is kept from the first write. */
+  async putAgent(record: Omit<AgentPreferenceRecord, "updatedAt">): Promise<AgentPreferenceRecord> {
+    const rows = await this.db.query<RowOf>(
+      `insert into agent_llm_preferences (agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id)
+       values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8)
+       on conflict (account_id, agent_id) do update set
+         provider = excluded.provider, model = excluded.model, params = excluded.params,
+         embedding_model = excluded.embedding_model, fallbacks = excluded.fallbacks,
+         owner_user_id = coalesce(agent_llm_preferences.owner_user_id, excluded.owner_user_id)
+       returning agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, updated_at`,
+      [
+        record.agentId,
+        record.accountId,
+        record.provider,
+        record.model,
+        JSON.stringify(record.params),
+        record.embeddingModel,
+        record.fallbacks,
+        record.ownerUserId,
+      ],
+    );
+    await this.store.delete(agentKey(record.accountId, record.agentId));
+    return fromRow(rows[0]);
+  }
+
+  /** Deletes a preference; true when there was one. */
+  async deleteAgent(accountId: string, agentId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      "delete from agent_llm_preferences where account_id = $1 and agent_id = $2 returning agent_id",
+      [accountId, agentId],
+    );
+    await this.store.delete(agentKey(accountId, agentId));
+    return rows.length > 0;
+  }
+
+  /** Forgets cached routing entries of an account (or the global ones). */
+  invalidateRoutes(accountId: string | undefined): Promise<void> {
+    return this.store.delete(`prefs:routes:${accountId ?? "global"}`);
+  }
+
+  async #routes(accountId: string | undefined): Promise<Routes> {
+    const rows = await this.db.query<{ model: string; use_case: string[] }>(
+      `select model, use_case from llm_providers
+         where is_active and ${accountId ? "account_id = $1" : "account_id is null"}
+         order by is_default desc, priority, name`,
+      accountId ? [accountId] : [],
+    );
+    const routes: Routes = {};
+    for (const row of rows) {
+      for (const useCase of row.use_case) (routes[useCase] ??= []).push(row.model);
+    }
+    return routes;
+  }
+}
+
+interface RowOf extends Record<string, unknown> {
+  agent_id: string;
+  account_id: string;
+  provider: string;
+  model: string;
+  params: AgentPreferenceRecord["params"];
+  embedding_model: string | null;
+  fallbacks: string[];
+  owner_user_id: string | null;
+  updated_at: Date | string;
+}
+
+function fromRow(row: RowOf): AgentPreferenceRecord {
+  return {
+    agentId: row.agent_id,
+    accountId: row.account_id,
+    provider: row.provider,
+    model: row.model,
+    params: row.params ?? {},
+    embeddingModel: row.embedding_model,
+    fallbacks: row.fallbacks ?? [],
+    ownerUserId: row.owner_user_id,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function agentKey(accountId: string, agentId: string): string {
+  return `prefs:agent:${accountId}:${agentId}`;
+}

@@ -1,0 +1,174 @@
+/**
+ * `GET/PUT/DELETE /agents/:agentId/preferences`: what a per-agent model
+ * picker calls. Writes are validated against the catalog and the account's
+ * keys, invalidate the cache (the next request routes by them) and are
+ * audited. Members manage the agents they created; admins manage all.
+ */
+import { z } from "zod";
+import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
+import { isUuid } from "../_shared/data/ids.ts";
+import type { AgentPreferenceRecord } from "../_shared/data/preferences.ts";
+import type { AccountAccess } from "./callers.ts";
+import type { RouterRequestContext } from "./context.ts";
+import { parseOrThrow } from "./validation.ts";
+import { requireDb } from "./world.ts";
+
+const preferenceBody = z.strictObject({
+  model: z.string().min(1).max(200),
+  provider: z.string().min(1).max(64).optional(),
+  params: z.strictObject({
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.int().min(1).max(1_000_000).optional(),
+    topP: z.number().gt(0).max(1).optional(),
+  }).optional(),
+  fallbacks: z.array(z.string().min(1).max(200)).max(10).optional(),
+  embeddingModel: z.string().min(1).max(200).nullable().optional(),
+});
+
+/** The account of an agent-preferences request: a UUID the caller may act for. */
+async function accountOf(
+  context: RouterRequestContext,
+): Promise<AccountAccess & { accountId: string }> {
+  const access = await context.access(context.query.get("accountId") ?? undefined);
+  if (!isUuid(access.accountId)) {
+    throw validationError(
+      "accountId",
+      "must be the account's UUID (from app_metadata.account_id or ?accountId=)",
+    );
+  }
+  return access as AccountAccess & { accountId: string };
+}
+
+function mayWrite(
+  context: RouterRequestContext,
+  access: AccountAccess,
+  existing: AgentPreferenceRecord | undefined,
+) {
+  if (access.role !== "member") return;
+  if (
+    !existing || existing.ownerUserId === null || existing.ownerUserId === context.caller.userId
+  ) return;
+  throw new HttpError(
+    403,
+    "FORBIDDEN",
+    "Only the account's admins may change another user's agent",
+  );
+}
+
+/** `GET /agents/:agentId/preferences`: the stored preference and the chain it routes to. */
+export async function getAgentPreferences(context: RouterRequestContext): Promise<Response> {
+  const preferences = requireDb(context.world.preferences);
+  const access = await accountOf(context);
+  const agentId = context.params.agentId;
+  const stored = await preferences.getAgent(access.accountId, agentId);
+  const candidates = await context.world.router.candidates({
+    agentId,
+    accountId: access.accountId,
+  });
+  return jsonResponse({
+    agentId,
+    accountId: access.accountId,
+    preference: stored ?? null,
+    effective: {
+      source: candidates.source,
+      useCase: candidates.useCase,
+      models: candidates.models,
+    },
+  });
+}
+
+/** `PUT /agents/:agentId/preferences`. */
+export async function putAgentPreferences(context: RouterRequestContext): Promise<Response> {
+  const preferences = requireDb(context.world.preferences);
+  const access = await accountOf(context);
+  const agentId = context.params.agentId;
+  const body = parseOrThrow(preferenceBody, context.body);
+  const router = await context.routerFor(access.accountId);
+  const catalog = router.catalog;
+
+  const model = catalog.get(body.model);
+  if (!model?.capabilities.chat) {
+    throw validationError("model", `${body.model.slice(0, 100)} is not a known chat model`);
+  }
+  if (body.provider !== undefined && body.provider !== model.provider) {
+    throw validationError(
+      "provider",
+      `${body.model} is served by ${model.provider}, not ${body.provider.slice(0, 64)}`,
+    );
+  }
+  const keyed = new Set(router.availableProviders());
+  if (!keyed.has(model.provider)) {
+    throw validationError(
+      "model",
+      `no API key for ${model.provider}: set one with PUT /providers/${model.provider}/key`,
+    );
+  }
+  if (body.params?.maxTokens !== undefined && body.params.maxTokens > model.maxOutputTokens) {
+    throw validationError(
+      "params.maxTokens",
+      `${body.model} writes at most ${model.maxOutputTokens} tokens`,
+    );
+  }
+  body.fallbacks?.forEach((id, index) => {
+    if (!catalog.get(id)?.capabilities.chat) {
+      throw validationError(`fallbacks[${index}]`, `${id.slice(0, 100)} is not a known chat model`);
+    }
+  });
+  if (body.embeddingModel && !catalog.get(body.embeddingModel)?.capabilities.embeddings) {
+    throw validationError(
+      "embeddingModel",
+      `${body.embeddingModel.slice(0, 100)} is not a known embedding model`,
+    );
+  }
+
+  mayWrite(context, access, await preferences.getAgent(access.accountId, agentId));
+  const saved = await preferences.putAgent({
+    agentId,
+    accountId: access.accountId,
+    provider: model.provider,
+    model: model.id,
+    params: body.params ?? {},
+    embeddingModel: body.embeddingModel ?? null,
+    fallbacks: body.fallbacks ?? [],
+    ownerUserId: context.caller.userId ?? null,
+  });
+  audit(context, access, "agent_preferences.put", agentId, { model: model.id });
+  return jsonResponse({ agentId, accountId: access.accountId, preference: saved });
+}
+
+/** `DELETE /agents/:agentId/preferences`: the agent falls back to its account's routing. */
+export async function deleteAgentPreferences(context: RouterRequestContext): Promise<Response> {
+  const preferences = requireDb(context.world.preferences);
+  const access = await accountOf(context);
+  const agentId = context.params.agentId;
+  mayWrite(context, access, await preferences.getAgent(access.accountId, agentId));
+  if (!await preferences.deleteAgent(access.accountId, agentId)) {
+    throw new HttpError(
+      404,
+      "NOT_FOUND",
+      `Agent ${agentId.slice(0, 100)} has no stored preferences`,
+    );
+  }
+  audit(context, access, "agent_preferences.delete", agentId, {});
+  return jsonResponse({ agentId, accountId: access.accountId, deleted: true });
+}
+
+function audit(
+  context: RouterRequestContext,
+  access: AccountAccess,
+  action: string,
+  agentId: string,
+  details: Record<string, string>,
+) {
+  const audit = context.world.audit;
+  if (!audit) return;
+  context.world.waitUntil(audit.record({
+    accountId: access.accountId,
+    actorUserId: context.caller.userId,
+    actorRole: access.role,
+    action,
+    target: `agent:${agentId}`,
+    requestId: context.requestId,
+    details,
+  }));
+}

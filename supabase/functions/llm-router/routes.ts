@@ -1,0 +1,81 @@
+/** llm-router's route table: method and path pattern (`:param` segments) to handler. */
+import type { RouterRequestContext } from "./context.ts";
+import { nativeChat } from "./native-api.ts";
+import { chatCompletions, embeddings, models } from "./openai-api.ts";
+import {
+  deleteAgentPreferences,
+  getAgentPreferences,
+  putAgentPreferences,
+} from "./preferences-api.ts";
+import { deleteProviderKey, listProviders, putProviderKey } from "./providers-api.ts";
+import { runJobs, sweepJobs } from "./jobs-api.ts";
+
+/** A route's handler. */
+export type RouteHandler = (context: RouterRequestContext) => Response | Promise<Response>;
+
+interface Route {
+  method: string;
+  pattern: string;
+  handler: RouteHandler;
+  /** Errors in OpenAI's shape (the /v1 API). */
+  openAI?: boolean;
+  /** Accepts the job secret as well as user and server credentials. */
+  jobs?: boolean;
+}
+
+const ROUTES: Route[] = [
+  { method: "POST", pattern: "/", handler: nativeChat },
+  { method: "POST", pattern: "/v1/chat/completions", handler: chatCompletions, openAI: true },
+  { method: "POST", pattern: "/v1/embeddings", handler: embeddings, openAI: true },
+  { method: "GET", pattern: "/v1/models", handler: models, openAI: true },
+  { method: "GET", pattern: "/agents/:agentId/preferences", handler: getAgentPreferences },
+  { method: "PUT", pattern: "/agents/:agentId/preferences", handler: putAgentPreferences },
+  { method: "DELETE", pattern: "/agents/:agentId/preferences", handler: deleteAgentPreferences },
+  { method: "GET", pattern: "/providers", handler: listProviders },
+  { method: "PUT", pattern: "/providers/:name/key", handler: putProviderKey },
+  { method: "DELETE", pattern: "/providers/:name/key", handler: deleteProviderKey },
+  { method: "POST", pattern: "/jobs/run", handler: runJobs, jobs: true },
+  { method: "POST", pattern: "/jobs/sweep", handler: sweepJobs, jobs: true },
+];
+
+/** What matching a path found. */
+export type RouteMatch =
+  | { kind: "found"; route: Route; params: Record<string, string> }
+  | { kind: "method"; allow: string }
+  | { kind: "none" };
+
+/** Matches `method path` against the table. */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const allowed: string[] = [];
+  for (const route of ROUTES) {
+    const params = matchPattern(route.pattern, path);
+    if (!params) continue;
+    if (route.method === method) return { kind: "found", route, params };
+    allowed.push(route.method);
+  }
+  return allowed.length
+    ? { kind: "method", allow: [...allowed, "OPTIONS"].join(", ") }
+    : { kind: "none" };
+}
+
+function matchPattern(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split("/");
+  const have = path.split("/");
+  if (want.length !== have.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(":")) {
+      let value: string;
+      try {
+        value = decodeURIComponent(have[i]);
+      } catch {
+        return undefined;
+      }
+      if (value === "" || value.length > 200) return undefined;
+      params[want[i].slice(1)] = value;
+    } else if (want[i] !== have[i]) {
+      return undefined;
+    }
+  }
+  return params;
+}

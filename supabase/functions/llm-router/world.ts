@@ -1,0 +1,167 @@
+/**
+ * Everything llm-router builds once per isolate, on its first request: the
+ * router, credentials, the database and the repositories over it, the state
+ * store, the key vault. Nothing here reads env while the module loads.
+ */
+import { EnvReader, intSetting } from "../_shared/http/env.ts";
+import type { Logger } from "../_shared/http/log.ts";
+import { createRouterFromEnv, type RouterEnvDeps } from "../_shared/llm/from-env.ts";
+import type { LLMRouter } from "../_shared/llm/router.ts";
+import { AuditLog } from "../_shared/data/audit.ts";
+import { JobQueue } from "../_shared/data/jobs.ts";
+import { PreferenceRepository } from "../_shared/data/preferences.ts";
+import { ProviderKeyRepository } from "../_shared/data/provider-keys.ts";
+import { UsageRecorder } from "../_shared/data/usage.ts";
+import type { Db } from "../_shared/store/db.ts";
+import { postgresDb } from "../_shared/store/postgres-db.ts";
+import { MemoryStateStore, type StateStore } from "../_shared/store/state-store.ts";
+import { KeyVault } from "../_shared/security/key-vault.ts";
+import { JwtVerifier, supabaseJwtVerifierOptions } from "../_shared/security/jwt-verifier.ts";
+import { verifiedClaims } from "../_shared/http/auth.ts";
+import { HttpError } from "../_shared/http/errors.ts";
+import type { CallerCredentials } from "./callers.ts";
+
+/** What tests and the dev server may inject instead of building from env. */
+export interface WorldDeps {
+  env: EnvReader;
+  log: Logger;
+  now?: () => number;
+  routerDeps?: RouterEnvDeps;
+  /** A database to use instead of SUPABASE_DB_URL (the dev server's PGlite, a test's database). */
+  db?: Db;
+  store?: StateStore;
+  /** Keeps work alive after the response (Supabase's EdgeRuntime.waitUntil). */
+  waitUntil?: (work: Promise<unknown>) => void;
+}
+
+/** The per-isolate world. */
+export interface RouterWorld {
+  router: LLMRouter;
+  credentials: CallerCredentials;
+  maxBodyBytes: number;
+  store: StateStore;
+  db?: Db;
+  preferences?: PreferenceRepository;
+  keys?: ProviderKeyRepository;
+  /** The key vault, or why there is none (BYOK writes answer 503 with it). */
+  vault: KeyVault | string;
+  usage?: UsageRecorder;
+  audit?: AuditLog;
+  jobs?: JobQueue;
+  jobLeaseMs: number;
+  jobBatchSize: number;
+  waitUntil: (work: Promise<unknown>) => void;
+  /** Whether `waitUntil` really outlives the response (Supabase's runtime, or one injected). */
+  background: boolean;
+}
+
+/** Builds the world from `deps`; warnings about settings are logged once. */
+export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
+  const { env, log } = deps;
+  const warnings: string[] = [];
+  const now = deps.now ?? Date.now;
+  const db = deps.db ?? (env("SUPABASE_DB_URL")
+    ? postgresDb(env("SUPABASE_DB_URL")!, {
+      max: intSetting(env, "LLM_DB_POOL_SIZE", 3, { min: 1, max: 50 }, warnings),
+    })
+    : undefined);
+  const store = deps.store ?? new MemoryStateStore(now);
+  const cacheTtlMs = intSetting(
+    env,
+    "LLM_CACHE_TTL_MS",
+    300_000,
+    { min: 0, max: 86_400_000 },
+    warnings,
+  );
+  const preferences = db ? new PreferenceRepository(db, store, cacheTtlMs) : undefined;
+  const router = createRouterFromEnv(env, {
+    ...(preferences ? { preferences } : {}),
+    ...deps.routerDeps,
+  }, warnings);
+
+  let vault: KeyVault | string = "set LLM_KEY_ENCRYPTION_KEYS to store provider keys";
+  if (env("LLM_KEY_ENCRYPTION_KEYS")) {
+    try {
+      vault = await KeyVault.fromSettings(
+        env("LLM_KEY_ENCRYPTION_KEYS"),
+        env("LLM_KEY_ENCRYPTION_ACTIVE"),
+      );
+    } catch (error) {
+      vault = `LLM_KEY_ENCRYPTION_KEYS is not valid: ${
+        error instanceof Error ? error.message : "unreadable"
+      }`;
+      warnings.push(vault);
+    }
+  }
+
+  const jwt = supabaseJwtVerifierOptions(env, warnings);
+  const verifier = jwt.configured
+    ? new JwtVerifier({
+      ...jwt.options,
+      now,
+      ...(deps.routerDeps?.fetch ? { fetch: deps.routerDeps.fetch } : {}),
+    })
+    : undefined;
+  const credentials: CallerCredentials = {
+    verifyToken: verifier ? (token) => verifiedClaims(verifier, token, "llm-router") : undefined,
+    serverKeys: [env("SUPABASE_SERVICE_ROLE_KEY"), ...(env("LLM_SERVICE_KEYS")?.split(",") ?? [])]
+      .map((key) => key?.trim())
+      .filter((key): key is string => !!key),
+    jobSecret: env("LLM_JOB_SECRET"),
+  };
+
+  const runtimeWaitUntil = deps.waitUntil ?? edgeRuntimeWaitUntil();
+  const waitUntil = runtimeWaitUntil ?? ((work: Promise<unknown>) => {
+    work.catch((error) =>
+      log.error("background_failed", {
+        detail: error instanceof Error ? error.message : String(error),
+      })
+    );
+  });
+
+  for (const warning of warnings) log.warn("config_warning", { detail: warning });
+  log.info("router_ready", {
+    providers: router.availableProviders().join(",") || "none",
+    database: db ? (deps.db ? "injected" : "postgres") : "none",
+    byok: typeof vault === "string" ? "off" : `on (${vault.activeVersion})`,
+  });
+  return {
+    router,
+    credentials,
+    maxBodyBytes: intSetting(
+      env,
+      "LLM_MAX_BODY_BYTES",
+      4_194_304,
+      { min: 1_024, max: 52_428_800 },
+      [],
+    ),
+    store,
+    db,
+    preferences,
+    keys: db ? new ProviderKeyRepository(db, store, cacheTtlMs) : undefined,
+    vault,
+    usage: db ? new UsageRecorder(db) : undefined,
+    audit: db ? new AuditLog(db) : undefined,
+    jobs: db ? new JobQueue(db) : undefined,
+    jobLeaseMs: intSetting(env, "LLM_JOB_LEASE_MS", 300_000, { min: 1_000, max: 3_600_000 }, []),
+    jobBatchSize: intSetting(env, "LLM_JOB_BATCH_SIZE", 5, { min: 1, max: 100 }, []),
+    waitUntil,
+    background: runtimeWaitUntil !== undefined,
+  };
+}
+
+/** The database, or a 503 saying how to configure one. */
+export function requireDb<T>(value: T | undefined): T {
+  if (value === undefined) {
+    throw new HttpError(503, "CONFIG_MISSING", "This needs the database: set SUPABASE_DB_URL", {
+      missing: ["SUPABASE_DB_URL"],
+    });
+  }
+  return value;
+}
+
+function edgeRuntimeWaitUntil(): ((work: Promise<unknown>) => void) | undefined {
+  const runtime =
+    (globalThis as { EdgeRuntime?: { waitUntil?: (work: Promise<unknown>) => void } }).EdgeRuntime;
+  return runtime?.waitUntil ? (work) => runtime.waitUntil!(work) : undefined;
+}
