@@ -311,3 +311,29 @@ async function catalogEntry(id: string) {
   const { BUILT_IN_MODELS } = await import("../supabase/functions/_shared/llm/catalog.ts");
   return BUILT_IN_MODELS.find((m) => m.id === id)!;
 }
+
+Deno.test("accounts: a user whose token names no account acts for their only membership; admins may name theirs", async () => {
+  const t = await tenancyWorld();
+  try {
+    const member = "c1c1c1c1-c1c1-4c1c-8c1c-c1c1c1c1c1c1";
+    await t.db.query(
+      "insert into llm_account_members (account_id, user_id, role) values ($1, $2, 'admin')",
+      [ACCOUNT_B, member],
+    );
+    const token = await signToken({ sub: member, app_metadata: {} });
+    const put = await t.call("PUT", "/agents/from-membership/preferences", token, {
+      model: "gpt-4o",
+    });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.json.accountId, ACCOUNT_B);
+    // Admin by membership: may manage the account's keys when naming it.
+    const key = await t.call("PUT", `/providers/openai/key?accountId=${ACCOUNT_B}`, token, {
+      apiKey: TENANT_KEY,
+    });
+    assert.equal(key.status, 200, key.text);
+    // Not a member of account A: refused.
+    assert.equal((await t.call("GET", `/providers?accountId=${ACCOUNT_A}`, token)).status, 403);
+  } finally {
+    await t.close();
+  }
+});

@@ -78,7 +78,7 @@ export async function authenticateCaller(
   return {
     kind: "user",
     userId: claims.sub,
-    accountId: typeof meta.account_id === "string" ? meta.account_id : claims.sub,
+    accountId: typeof meta.account_id === "string" ? meta.account_id : undefined,
     role,
   };
 }
@@ -89,26 +89,38 @@ export interface AccountAccess {
   role: AccountRole | "service";
 }
 
-/** Looks up a user's membership role in an account (llm_account_members). */
-export type MembershipLookup = (
-  userId: string,
-  accountId: string,
-) => Promise<AccountRole | undefined>;
+/** A user's memberships (llm_account_members), for accounts the JWT does not name. */
+export interface Memberships {
+  /** The user's role in `accountId`, if a member. */
+  role(userId: string, accountId: string): Promise<AccountRole | undefined>;
+  /** Every account the user belongs to. */
+  accounts(userId: string): Promise<{ accountId: string; role: AccountRole }[]>;
+}
 
 /**
- * The account to act for: the caller's own, or `requested` when the caller is
- * the service role (or job) or an owner/admin member of it. Throws 403 otherwise.
+ * The account to act for: the caller's own (the JWT's, else the user's only
+ * membership, else the user's own id), or `requested` when the caller is the
+ * service role (or job) or an owner/admin member of it. Throws 403 otherwise.
  */
 export async function accountAccess(
   caller: Caller,
   requested: string | undefined,
-  membership?: MembershipLookup,
+  memberships?: Memberships,
 ): Promise<AccountAccess> {
   if (caller.kind !== "user") return { accountId: requested, role: "service" };
-  if (requested === undefined || requested === caller.accountId) {
+  if (
+    caller.accountId !== undefined && (requested === undefined || requested === caller.accountId)
+  ) {
     return { accountId: caller.accountId, role: caller.role ?? "member" };
   }
-  const role = membership ? await membership(caller.userId!, requested) : undefined;
+  if (requested === undefined) {
+    const mine = memberships ? await memberships.accounts(caller.userId!) : [];
+    return mine.length === 1 ? mine[0] : { accountId: caller.userId, role: "owner" };
+  }
+  if (requested === caller.userId && caller.accountId === undefined) {
+    return { accountId: requested, role: "owner" };
+  }
+  const role = memberships ? await memberships.role(caller.userId!, requested) : undefined;
   if (role === "owner" || role === "admin") return { accountId: requested, role };
   throw new HttpError(
     403,

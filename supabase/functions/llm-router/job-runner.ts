@@ -8,7 +8,7 @@ import type { Job } from "../_shared/data/jobs.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import type { LLMRouter } from "../_shared/llm/router.ts";
 import { HttpError } from "../_shared/http/errors.ts";
-import { toolCallsToOpenAI } from "../_shared/llm/openai-wire.ts";
+import { answerBody } from "./answer-body.ts";
 import { RequestReporter } from "./request-report.ts";
 import { fromNativeBody } from "./route-requests.ts";
 import { nativeChatBody } from "./schemas.ts";
@@ -76,15 +76,7 @@ async function runJob(
       ? await router.chatWithTools(request, body.maxSteps, signal)
       : await router.chat(request, signal);
     reporter.answered(answer.route, answer.usage, answer.costUsd);
-    const stored = await queue.complete(job, options.worker, {
-      text: answer.text,
-      provider: answer.provider,
-      model: answer.model,
-      toolCalls: toolCallsToOpenAI(answer.toolCalls),
-      finishReason: answer.finishReason,
-      usage: answer.usage,
-      costUsd: answer.costUsd,
-    });
+    const stored = await queue.complete(job, options.worker, answerBody(answer));
     return stored ? "succeeded" : "lost";
   } catch (error) {
     const failure = error instanceof LLMError

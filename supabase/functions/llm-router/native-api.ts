@@ -7,7 +7,7 @@ import { jsonResponse } from "../_shared/http/errors.ts";
 import { SSE_HEADERS } from "../_shared/http/sse.ts";
 import { costOf } from "../_shared/llm/catalog.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
-import { toolCallsToOpenAI } from "../_shared/llm/openai-wire.ts";
+import { answerBody } from "./answer-body.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { httpErrorFrom } from "./errors.ts";
 import { routeHeadersSince } from "./route-headers.ts";
@@ -52,17 +52,7 @@ export async function nativeChat(context: RouterRequestContext): Promise<Respons
     const headers = routeHeadersSince(answer.route, started);
     reporter.answered(answer.route, answer.usage, answer.costUsd);
     return jsonResponse(
-      {
-        success: true,
-        text: answer.text,
-        provider: answer.provider,
-        model: answer.model,
-        toolCalls: toolCallsToOpenAI(answer.toolCalls),
-        finishReason: answer.finishReason,
-        usage: answer.usage,
-        costUsd: answer.costUsd,
-        ...("steps" in answer ? { steps: answer.steps } : {}),
-      },
+      { success: true, ...answerBody(answer) },
       200,
       headers,
     );

@@ -12,6 +12,7 @@ import type { AccountAccess } from "./callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { parseOrThrow } from "./validation.ts";
 import { requireDb } from "./world.ts";
+import { auditChange } from "./audit-change.ts";
 
 const preferenceBody = z.strictObject({
   model: z.string().min(1).max(200),
@@ -132,7 +133,11 @@ export async function putAgentPreferences(context: RouterRequestContext): Promis
     fallbacks: body.fallbacks ?? [],
     ownerUserId: context.caller.userId ?? null,
   });
-  audit(context, access, "agent_preferences.put", agentId, { model: model.id });
+  auditChange(context, access, {
+    action: "agent_preferences.put",
+    target: `agent:${agentId}`,
+    model: model.id,
+  });
   return jsonResponse({ agentId, accountId: access.accountId, preference: saved });
 }
 
@@ -149,26 +154,6 @@ export async function deleteAgentPreferences(context: RouterRequestContext): Pro
       `Agent ${agentId.slice(0, 100)} has no stored preferences`,
     );
   }
-  audit(context, access, "agent_preferences.delete", agentId, {});
+  auditChange(context, access, { action: "agent_preferences.delete", target: `agent:${agentId}` });
   return jsonResponse({ agentId, accountId: access.accountId, deleted: true });
-}
-
-function audit(
-  context: RouterRequestContext,
-  access: AccountAccess,
-  action: string,
-  agentId: string,
-  details: Record<string, string>,
-) {
-  const audit = context.world.audit;
-  if (!audit) return;
-  context.world.waitUntil(audit.record({
-    accountId: access.accountId,
-    actorUserId: context.caller.userId,
-    actorRole: access.role,
-    action,
-    target: `agent:${agentId}`,
-    requestId: context.requestId,
-    details,
-  }));
 }

@@ -11,6 +11,7 @@ import { type AccountAccess, requireAdmin } from "./callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { parseOrThrow } from "./validation.ts";
 import { requireDb } from "./world.ts";
+import { auditChange } from "./audit-change.ts";
 
 const keyBody = z.strictObject({ apiKey: z.string() });
 
@@ -77,7 +78,12 @@ export async function putProviderKey(context: RouterRequestContext): Promise<Res
     });
   }
   const saved = await keys.put(access.accountId, provider, apiKey, vault);
-  audit(context, access, "provider_key.put", provider, saved.keyVersion);
+  auditChange(context, access, {
+    action: "provider_key.put",
+    target: `provider:${provider}`,
+    provider,
+    details: { keyVersion: saved.keyVersion },
+  });
   return jsonResponse({ accountId: access.accountId, ...saved });
 }
 
@@ -88,27 +94,10 @@ export async function deleteProviderKey(context: RouterRequestContext): Promise<
   if (!await keys.delete(access.accountId, provider)) {
     throw new HttpError(404, "NOT_FOUND", `The account has no key for ${provider}`);
   }
-  audit(context, access, "provider_key.delete", provider);
-  return jsonResponse({ accountId: access.accountId, provider, deleted: true });
-}
-
-function audit(
-  context: RouterRequestContext,
-  access: AccountAccess,
-  action: string,
-  provider: string,
-  version?: string,
-) {
-  const audit = context.world.audit;
-  if (!audit) return;
-  context.world.waitUntil(audit.record({
-    accountId: access.accountId,
-    actorUserId: context.caller.userId,
-    actorRole: access.role,
-    action,
+  auditChange(context, access, {
+    action: "provider_key.delete",
     target: `provider:${provider}`,
     provider,
-    requestId: context.requestId,
-    details: version ? { keyVersion: version } : {},
-  }));
+  });
+  return jsonResponse({ accountId: access.accountId, provider, deleted: true });
 }

@@ -1,0 +1,17 @@
+/** A routed answer as the native API returns it and as a job stores it. */
+import { toolCallsToOpenAI } from "../_shared/llm/openai-wire.ts";
+import type { RoutedChat } from "../_shared/llm/router.ts";
+
+/** `{text, provider, model, toolCalls (OpenAI format), finishReason, usage, costUsd, steps?}`. */
+export function answerBody(answer: RoutedChat & { steps?: number }) {
+  return {
+    text: answer.text,
+    provider: answer.provider,
+    model: answer.model,
+    toolCalls: toolCallsToOpenAI(answer.toolCalls),
+    finishReason: answer.finishReason,
+    usage: answer.usage,
+    costUsd: answer.costUsd,
+    ...(answer.steps !== undefined ? { steps: answer.steps } : {}),
+  };
+}
