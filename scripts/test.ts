@@ -1,13 +1,16 @@
 /**
  * `deno task test`: everything CI checks, on a fresh machine as on a warm one.
  *   1. `deno lint` and `deno fmt --check`;
- *   2. a throwaway PostgreSQL server on a loopback port in a temp dir
- *      (installed from Debian's packages first if it is missing);
- *   3. `deno test` over tests/, with TEST_DATABASE_URL pointing at it;
- *   4. the server stopped and its files removed, whatever happened.
+ *   2. a throwaway PostgreSQL server and a throwaway redis-server, each on a
+ *      loopback port in a temp dir (installed from Debian's packages first if
+ *      missing), Redis behind the Upstash REST bridge (scripts/redis/bridge.ts);
+ *   3. `deno test` over tests/, with TEST_DATABASE_URL, TEST_UPSTASH_URL and
+ *      TEST_UPSTASH_TOKEN pointing at them;
+ *   4. the servers stopped and their files removed, whatever happened.
  * Extra arguments go to `deno test` (e.g. `--filter jobs`).
  */
 import { startPostgres } from "./test/postgres.ts";
+import { startTestUpstash, type TestUpstash } from "./test/redis.ts";
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -25,12 +28,17 @@ for (const check of [["lint"], ["fmt", "--check"]]) {
 }
 
 const postgres = await startPostgres();
+let upstash: TestUpstash | undefined;
 let code = 1;
 try {
+  upstash = await startTestUpstash();
   code = await run(["test", "--allow-all", ...Deno.args, "tests/"], {
     TEST_DATABASE_URL: postgres.url,
+    TEST_UPSTASH_URL: upstash.url,
+    TEST_UPSTASH_TOKEN: upstash.token,
   });
 } finally {
+  await upstash?.stop();
   await postgres.stop();
 }
 Deno.exit(code);

@@ -61,6 +61,7 @@ for (const kind of availableKinds()) {
           "llm_jobs",
           "llm_provider_keys",
           "llm_providers",
+          "llm_rate_limits",
           "llm_usage",
         ]
       ) {

@@ -294,8 +294,9 @@ Deno.test("native: agentId and the caller's account route by LLM_AGENT_PREFERENC
   }
 });
 
-Deno.test("native: a caller disconnecting mid-stream aborts the provider call", async () => {
+Deno.test("native: with LLM_ON_CLIENT_DISCONNECT=abort, a caller disconnecting mid-stream aborts the provider call", async () => {
   const world = await routerHttpWorld({
+    LLM_ON_CLIENT_DISCONNECT: "abort",
     LLM_MODELS: JSON.stringify([faultyModel("gpt-4o-mini", "chunk-delay=50")]),
     LLM_USE_CASE_CHAINS: JSON.stringify({ general: ["gpt-4o-mini::chunk-delay=50"] }),
   });

@@ -9,7 +9,7 @@ import {
 } from "../../supabase/functions/_shared/llm/catalog.ts";
 import { mapEnv } from "../../supabase/functions/_shared/http/env.ts";
 import { jsonLogger } from "../../supabase/functions/_shared/http/log.ts";
-import { createRouterApp } from "../../supabase/functions/llm-router/app.ts";
+import { createRouterApp, type RouterApp } from "../../supabase/functions/llm-router/app.ts";
 import { type MockProvider, startMockProvider } from "../../scripts/mock-provider.ts";
 import { serveOnLoopback } from "./direct-world.ts";
 import type { Db } from "../../supabase/functions/_shared/store/db.ts";
@@ -23,7 +23,7 @@ export interface RouterHttpWorld {
   /** Background work started by the function (usage rows, audit): await it before reading the database. */
   settle: () => Promise<void>;
   mock: MockProvider;
-  handler: (request: Request) => Promise<Response>;
+  handler: RouterApp;
   /** `http://127.0.0.1:<port>/functions/v1/llm-router` */
   url: string;
   logs: string[];
@@ -78,6 +78,8 @@ export async function routerHttpWorld(
   return {
     settle: async () => {
       while (background.length) await Promise.all(background.splice(0));
+      await handler.flush();
+      while (background.length) await Promise.all(background.splice(0));
     },
     mock,
     handler,
@@ -93,6 +95,8 @@ export async function routerHttpWorld(
       }),
     close: async () => {
       await server.close();
+      while (background.length) await Promise.all(background.splice(0));
+      await handler.close();
       await mock.close();
     },
   };

@@ -24,11 +24,19 @@ import { buildWorld, type RouterWorld, type WorldDeps } from "./world.ts";
 /** The world llm-router runs in. */
 export type RouterAppDeps = WorldDeps;
 
+/** The llm-router handler, with a way to write out queued work (tests, shutdown). */
+export type RouterApp = ((request: Request) => Promise<Response>) & {
+  /** Writes queued audit events now; the world keeps running. */
+  flush(): Promise<void>;
+  /** Writes queued work and stops the world's timers. */
+  close(): Promise<void>;
+};
+
 /** Builds the llm-router request handler. Reads no env until the first request. */
-export function createRouterApp(deps: RouterAppDeps): (request: Request) => Promise<Response> {
+export function createRouterApp(deps: RouterAppDeps): RouterApp {
   let world: Promise<RouterWorld> | undefined;
 
-  return createFunctionApp({
+  const handler = createFunctionApp({
     name: "llm-router",
     env: deps.env,
     log: deps.log,
@@ -66,8 +74,14 @@ export function createRouterApp(deps: RouterAppDeps): (request: Request) => Prom
           log: deps.log,
           access: (requested) => accountAccess(caller, requested, memberships),
           routerFor: (accountId) => routerFor(current, accountId),
+          now: current.now,
           reporter: (base) =>
-            new RequestReporter(deps.log, current.usage, current.waitUntil, {
+            new RequestReporter({
+              log: deps.log,
+              usage: current.usage,
+              audit: current.auditQueue,
+              waitUntil: current.waitUntil,
+            }, {
               requestId,
               caller: caller.kind,
               ...base,
@@ -81,6 +95,14 @@ export function createRouterApp(deps: RouterAppDeps): (request: Request) => Prom
         }
       };
       return route.openAI ? await withOpenAIErrors(run) : await run();
+    },
+  });
+  return Object.assign(handler, {
+    flush: async () => {
+      if (world) await (await world).auditQueue?.flush();
+    },
+    close: async () => {
+      if (world) await (await world).close();
     },
   });
 }

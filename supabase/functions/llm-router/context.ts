@@ -20,6 +20,8 @@ export interface RouterRequestContext {
   started: number;
   requestId: string;
   log: Logger;
+  /** The world's clock (epoch ms). */
+  now: () => number;
   /** The account to act for and the caller's role in it (403 when the caller may not). */
   access(requested: string | undefined): Promise<AccountAccess>;
   /** The router for `accountId`: a fresh one with the account's own keys when it has any. */

@@ -58,7 +58,12 @@ async function runJob(
 ): Promise<"succeeded" | "retrying" | "failed" | "lost"> {
   const queue = world.jobs!;
   const started = performance.now();
-  const reporter = new RequestReporter(log, world.usage, world.waitUntil, {
+  const reporter = new RequestReporter({
+    log,
+    usage: world.usage,
+    audit: world.auditQueue,
+    waitUntil: world.waitUntil,
+  }, {
     requestId: `job:${job.id}`,
     api: "job",
     caller: "job",
@@ -71,7 +76,13 @@ async function runJob(
   try {
     const body = parseOrThrow(nativeChatBody, { ...stripJobFields(job.payload), stream: false });
     const router = await routerFor(job.accountId ?? undefined);
-    const request = fromNativeBody(body, job.accountId ?? undefined, router.catalog);
+    const routed = fromNativeBody(body, job.accountId ?? undefined, router.catalog);
+    // Jobs spend the account's budget like any request; the runner paces them instead of a rate limit.
+    const gate = await world.guards.admit(
+      { accountId: job.accountId ?? undefined, agentId: body.agentId },
+      { rateLimited: false },
+    );
+    const request = gate ? { ...routed, gate } : routed;
     const answer = body.maxSteps && body.maxSteps > 1
       ? await router.chatWithTools(request, body.maxSteps, signal)
       : await router.chat(request, signal);

@@ -13,12 +13,15 @@ import { httpErrorFrom } from "./errors.ts";
 import { routeHeadersSince } from "./route-headers.ts";
 import { fromNativeBody } from "./route-requests.ts";
 import { nativeChatBody } from "./schemas.ts";
-import { nativeEncoder, sseBody } from "./stream-writers.ts";
+import { nativeEncoder, sseBody, streamOptions } from "./stream-writers.ts";
+import { runChatFlow } from "./chat-flow.ts";
+import { promptText } from "./prompt-text.ts";
+import type { LLMUsage } from "../_shared/llm/types.ts";
 import { parseOrThrow } from "./validation.ts";
 
 /** Handles one native chat request. */
 export async function nativeChat(context: RouterRequestContext): Promise<Response> {
-  const { caller, body: raw, signal, started } = context;
+  const { caller, body: raw, started, world } = context;
   const body = parseOrThrow(nativeChatBody, raw);
   const access = await context.access(body.accountId);
   const router = await context.routerFor(access.accountId);
@@ -29,32 +32,41 @@ export async function nativeChat(context: RouterRequestContext): Promise<Respons
     userId: caller.userId,
     agentId: body.agentId,
     useCase: body.useCase,
+    prompt: world.guardEnv.auditPrompts ? promptText(request.chat.messages) : undefined,
   });
   const toolLoop = body.maxSteps !== undefined && body.maxSteps > 1;
   try {
-    if (body.stream) {
-      if (toolLoop) {
-        throw new LLMError("VALIDATION_ERROR", "maxSteps > 1 runs a tool loop and cannot stream", {
-          details: { field: "maxSteps" },
-        });
-      }
-      const routed = await router.stream(request, signal);
-      const headers = routeHeadersSince(routed.route, started);
-      reporter.streaming(routed);
-      const model = router.catalog.get(routed.route.model)!;
-      return new Response(sseBody(routed, nativeEncoder((usage) => costOf(model, usage))), {
-        headers: { ...SSE_HEADERS, ...headers },
+    if (body.stream && toolLoop) {
+      throw new LLMError("VALIDATION_ERROR", "maxSteps > 1 runs a tool loop and cannot stream", {
+        details: { field: "maxSteps" },
       });
     }
-    const answer = toolLoop
-      ? await router.chatWithTools(request, body.maxSteps!, signal)
-      : await router.chat(request, signal);
+    const result = await runChatFlow(context, {
+      request,
+      router,
+      caller: { accountId: access.accountId, userId: caller.userId, agentId: body.agentId },
+      stream: body.stream === true,
+      cache: body.cache,
+      maxSteps: body.maxSteps,
+    });
+    const cached = result.cache === "HIT";
+    if (result.kind === "stream") {
+      const { routed } = result;
+      const headers = routeHeadersSince(routed.route, started);
+      reporter.streaming(routed, cached);
+      const model = router.catalog.get(routed.route.model);
+      const price = (usage: LLMUsage) => cached || !model ? 0 : costOf(model, usage);
+      return new Response(sseBody(routed, nativeEncoder(price), streamOptions(context)), {
+        headers: { ...SSE_HEADERS, ...headers, "x-llm-cache": result.cache },
+      });
+    }
+    const { answer } = result;
     const headers = routeHeadersSince(answer.route, started);
-    reporter.answered(answer.route, answer.usage, answer.costUsd);
+    reporter.answered(answer.route, answer.usage, answer.costUsd, cached);
     return jsonResponse(
-      { success: true, ...answerBody(answer) },
+      { success: true, ...answerBody(answer), ...(cached ? { cached: true } : {}) },
       200,
-      headers,
+      { ...headers, "x-llm-cache": result.cache },
     );
   } catch (error) {
     if (error instanceof LLMError) {

@@ -11,7 +11,9 @@ import { vectorToBase64 } from "./vectors.ts";
 import { routeHeadersSince } from "./route-headers.ts";
 import { fromOpenAIBody } from "./route-requests.ts";
 import { openAIChatBody, openAIEmbeddingsBody } from "./schemas.ts";
-import { openAIEncoder, sseBody } from "./stream-writers.ts";
+import { openAIEncoder, sseBody, streamOptions } from "./stream-writers.ts";
+import { runChatFlow } from "./chat-flow.ts";
+import { promptText } from "./prompt-text.ts";
 import { parseOrThrow } from "./validation.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import { validationError } from "../_shared/http/errors.ts";
@@ -19,7 +21,7 @@ import type { RouterRequestContext } from "./context.ts";
 
 /** `POST /v1/chat/completions`. */
 export async function chatCompletions(context: RouterRequestContext): Promise<Response> {
-  const { body: raw, signal, started, requestId, caller } = context;
+  const { body: raw, started, requestId, caller, world } = context;
   const body = parseOrThrow(openAIChatBody, raw);
   const access = await context.access(body.account_id);
   const router = await context.routerFor(access.accountId);
@@ -30,35 +32,49 @@ export async function chatCompletions(context: RouterRequestContext): Promise<Re
     userId: caller.userId,
     agentId: body.agent_id,
     useCase: request.useCase,
+    prompt: world.guardEnv.auditPrompts ? promptText(request.chat.messages) : undefined,
   });
   const id = `chatcmpl-${requestId.replace(/[^A-Za-z0-9]/g, "").slice(0, 32)}`;
   const created = Math.floor(Date.now() / 1000);
   try {
-    if (body.stream) {
-      const routed = await router.stream(request, signal);
+    const result = await runChatFlow(context, {
+      request,
+      router,
+      caller: { accountId: access.accountId, userId: caller.userId, agentId: body.agent_id },
+      stream: body.stream === true,
+      cache: body.cache,
+    });
+    const cached = result.cache === "HIT";
+    if (result.kind === "stream") {
+      const { routed } = result;
       const headers = routeHeadersSince(routed.route, started);
-      reporter.streaming(routed);
+      reporter.streaming(routed, cached);
       const encoder = openAIEncoder(
         id,
         created,
         routed.route.model,
         body.stream_options?.include_usage === true,
       );
-      return new Response(sseBody(routed, encoder), { headers: { ...SSE_HEADERS, ...headers } });
+      return new Response(sseBody(routed, encoder, streamOptions(context)), {
+        headers: { ...SSE_HEADERS, ...headers, "x-llm-cache": result.cache },
+      });
     }
-    const answer = await router.chat(request, signal);
+    const { answer } = result;
     const headers = routeHeadersSince(answer.route, started);
-    reporter.answered(answer.route, answer.usage, answer.costUsd);
-    return jsonResponse(chatCompletionToOpenAI(answer, id, created), 200, headers);
+    reporter.answered(answer.route, answer.usage, answer.costUsd, cached);
+    return jsonResponse(chatCompletionToOpenAI(answer, id, created), 200, {
+      ...headers,
+      "x-llm-cache": result.cache,
+    });
   } catch (error) {
     if (error instanceof LLMError) reporter.failed(error, body.stream === true);
     throw error;
   }
 }
 
-/** `POST /v1/embeddings`. */
+/** `POST /v1/embeddings`: rate-limited, budgeted and recorded like chat. */
 export async function embeddings(context: RouterRequestContext): Promise<Response> {
-  const { body: raw, signal, started } = context;
+  const { body: raw, signal, started, caller, world } = context;
   const body = parseOrThrow(openAIEmbeddingsBody, raw);
   const access = await context.access(body.account_id);
   const router = await context.routerFor(access.accountId);
@@ -72,28 +88,47 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
       );
     }
   }
-  const answer = await router.embed({
-    input: typeof body.input === "string" ? [body.input] : body.input,
-    dimensions: body.dimensions,
-    modelOverride,
+  const reporter = context.reporter({
+    api: "openai",
     accountId: access.accountId,
-  }, signal);
-  const headers = routeHeadersSince(answer.route, started);
-  const base64 = body.encoding_format === "base64";
-  return jsonResponse(
-    {
-      object: "list",
-      data: answer.embeddings.map((vector, index) => ({
-        object: "embedding",
-        index,
-        embedding: base64 ? vectorToBase64(vector) : vector,
-      })),
-      model: answer.model,
-      usage: { prompt_tokens: answer.usage.inputTokens, total_tokens: answer.usage.inputTokens },
-    },
-    200,
-    headers,
-  );
+    userId: caller.userId,
+    useCase: "embedding",
+  });
+  try {
+    const gate = await world.guards.admit({ accountId: access.accountId, userId: caller.userId });
+    const answer = await router.embed({
+      input: typeof body.input === "string" ? [body.input] : body.input,
+      dimensions: body.dimensions,
+      modelOverride,
+      accountId: access.accountId,
+      gate,
+    }, signal);
+    reporter.answered(answer.route, {
+      inputTokens: answer.usage.inputTokens,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
+    }, answer.costUsd);
+    const headers = routeHeadersSince(answer.route, started);
+    const base64 = body.encoding_format === "base64";
+    return jsonResponse(
+      {
+        object: "list",
+        data: answer.embeddings.map((vector, index) => ({
+          object: "embedding",
+          index,
+          embedding: base64 ? vectorToBase64(vector) : vector,
+        })),
+        model: answer.model,
+        usage: { prompt_tokens: answer.usage.inputTokens, total_tokens: answer.usage.inputTokens },
+      },
+      200,
+      headers,
+    );
+  } catch (error) {
+    if (error instanceof LLMError) reporter.failed(error, false);
+    throw error;
+  }
 }
 
 /** `GET /v1/models`: `auto`, `auto:<useCase>`, and every catalog model whose provider has a key. */

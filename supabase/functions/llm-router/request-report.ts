@@ -1,9 +1,11 @@
 /**
- * What each routed request leaves behind: one log line and one llm_usage row
- * (who, which provider and model, outcome, tokens, cost, latency), written
- * off the hot path. Never prompt text, never a key.
+ * What each routed request leaves behind: one log line, one llm_usage row
+ * (who, which provider and model, outcome, tokens, cost, latency) and one
+ * audit event, all off the hot path. Never a key; prompt text only in the
+ * audit event, and only when the deployment turned that on.
  */
 import type { Logger } from "../_shared/http/log.ts";
+import type { AuditQueue } from "../_shared/data/audit-queue.ts";
 import type { UsageRecord, UsageRecorder } from "../_shared/data/usage.ts";
 import type { LLMError } from "../_shared/llm/errors.ts";
 import type { RoutedStream, RouteOutcome } from "../_shared/llm/router.ts";
@@ -18,27 +20,39 @@ export interface ReportBase {
   userId?: string;
   agentId?: string;
   useCase?: string;
+  /** The prompt, for the audit event (set only when LLM_AUDIT_PROMPTS is on). */
+  prompt?: string;
+}
+
+/** Where a request's records go. */
+export interface ReportSinks {
+  log: Logger;
+  usage?: UsageRecorder;
+  audit?: AuditQueue;
+  waitUntil: (work: Promise<unknown>) => void;
 }
 
 /** Reports one request's outcome. */
 export class RequestReporter {
+  private readonly log: Logger;
+
   constructor(
-    private readonly log: Logger,
-    private readonly usage: UsageRecorder | undefined,
-    private readonly waitUntil: (work: Promise<unknown>) => void,
+    private readonly sinks: ReportSinks,
     private readonly base: ReportBase,
     private readonly started: number,
-  ) {}
+  ) {
+    this.log = sinks.log;
+  }
 
-  /** A finished, non-streamed answer. */
-  answered(route: RouteOutcome, usage: LLMUsage, costUsd: number): void {
-    this.#report({ route, usage, costUsd, status: "ok", streamed: false });
+  /** A finished, non-streamed answer (`cached`: served from the response cache, at no cost). */
+  answered(route: RouteOutcome, usage: LLMUsage, costUsd: number, cached = false): void {
+    this.#report({ route, usage, costUsd, status: "ok", streamed: false, cached });
   }
 
   /** A committed stream: reported when it ends, however it ends. */
-  streaming(routed: RoutedStream): void {
+  streaming(routed: RoutedStream, cached = false): void {
     const firstEventMs = performance.now() - this.started;
-    this.waitUntil(routed.completion.then((end) =>
+    this.sinks.waitUntil(routed.completion.then((end) =>
       this.#report(
         end.ok
           ? {
@@ -48,6 +62,7 @@ export class RequestReporter {
             status: "ok",
             streamed: true,
             firstEventMs,
+            cached,
           }
           : {
             route: routed.route,
@@ -68,15 +83,22 @@ export class RequestReporter {
       provider: error.provider,
       detail: error.message,
     });
-    this.#record({
+    const row = {
       provider: error.provider,
       model: error.model,
-      status: error.code === "ABORTED" ? "aborted" : "error",
+      status: error.code === "ABORTED" ? "aborted" as const : "error" as const,
       errorCode: error.code,
       streamed,
       attempts: Number(error.details.attempts ?? 1),
       fallbackIndex: 0,
-    });
+    };
+    // Refused at the door by the caller's own rate limit: a flood must not become a flood of
+    // database writes, so only the (bounded, batched) audit queue hears of it.
+    if (error.code === "RATE_LIMIT_EXCEEDED" && error.model === undefined && !error.fallback) {
+      this.#audit(row);
+      return;
+    }
+    this.#record(row);
   }
 
   #report(outcome: {
@@ -87,6 +109,7 @@ export class RequestReporter {
     errorCode?: string;
     streamed: boolean;
     firstEventMs?: number;
+    cached?: boolean;
   }): void {
     const { route, usage } = outcome;
     this.log.info("llm_request", {
@@ -101,6 +124,7 @@ export class RequestReporter {
       outputTokens: usage?.outputTokens,
       cachedInputTokens: usage?.cachedInputTokens,
       costUsd: outcome.costUsd,
+      cached: outcome.cached || undefined,
     });
     this.#record({
       provider: route.provider,
@@ -114,6 +138,7 @@ export class RequestReporter {
       usage,
       costUsd: outcome.costUsd,
       firstEventMs: outcome.firstEventMs,
+      cached: outcome.cached,
     });
   }
 
@@ -127,7 +152,9 @@ export class RequestReporter {
       firstEventMs?: number;
     },
   ): void {
-    if (!this.usage) return;
+    this.#audit(row);
+    const usageRecorder = this.sinks.usage;
+    if (!usageRecorder) return;
     const record: UsageRecord = {
       accountId: this.base.accountId,
       userId: this.base.userId,
@@ -148,14 +175,40 @@ export class RequestReporter {
       streamed: row.streamed,
       attempts: row.attempts,
       fallbackIndex: row.fallbackIndex,
+      cached: row.cached ?? false,
     };
-    this.waitUntil(
-      this.usage.record(record).catch((error) =>
+    this.sinks.waitUntil(
+      usageRecorder.record(record).catch((error) =>
         this.log.error("usage_write_failed", {
           requestId: this.base.requestId,
           detail: error instanceof Error ? error.message : String(error),
         })
       ),
     );
+  }
+
+  /** The request's audit event: queued, never awaited. */
+  #audit(row: Partial<UsageRecord> & { status: UsageRecord["status"]; usage?: LLMUsage }): void {
+    this.sinks.audit?.enqueue({
+      accountId: this.base.accountId,
+      actorUserId: this.base.userId,
+      actorRole: this.base.caller,
+      action: "llm.request",
+      target: this.base.agentId,
+      provider: row.provider,
+      model: row.model,
+      outcome: row.errorCode ?? row.status,
+      requestId: this.base.requestId,
+      details: {
+        api: this.base.api,
+        useCase: row.useCase ?? this.base.useCase ?? null,
+        streamed: row.streamed ?? false,
+        cached: row.cached ?? false,
+        inputTokens: row.usage?.inputTokens ?? 0,
+        outputTokens: row.usage?.outputTokens ?? 0,
+        costUsd: row.costUsd ?? 0,
+        ...(this.base.prompt !== undefined ? { prompt: this.base.prompt } : {}),
+      },
+    });
   }
 }

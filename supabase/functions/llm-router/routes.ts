@@ -9,6 +9,14 @@ import {
 } from "./preferences-api.ts";
 import { deleteProviderKey, listProviders, putProviderKey } from "./providers-api.ts";
 import { runJobs, sweepJobs } from "./jobs-api.ts";
+import {
+  deleteBudget,
+  deleteRateLimit,
+  getBudgets,
+  getRateLimit,
+  putBudget,
+  putRateLimit,
+} from "./guards-api.ts";
 
 /** A route's handler. */
 export type RouteHandler = (context: RouterRequestContext) => Response | Promise<Response>;
@@ -34,6 +42,12 @@ const ROUTES: Route[] = [
   { method: "GET", pattern: "/providers", handler: listProviders },
   { method: "PUT", pattern: "/providers/:name/key", handler: putProviderKey },
   { method: "DELETE", pattern: "/providers/:name/key", handler: deleteProviderKey },
+  { method: "GET", pattern: "/budgets", handler: getBudgets },
+  { method: "PUT", pattern: "/budgets", handler: putBudget },
+  { method: "DELETE", pattern: "/budgets", handler: deleteBudget },
+  { method: "GET", pattern: "/rate-limits", handler: getRateLimit },
+  { method: "PUT", pattern: "/rate-limits", handler: putRateLimit },
+  { method: "DELETE", pattern: "/rate-limits", handler: deleteRateLimit },
   { method: "POST", pattern: "/jobs/run", handler: runJobs, jobs: true },
   { method: "POST", pattern: "/jobs/sweep", handler: sweepJobs, jobs: true },
 ];

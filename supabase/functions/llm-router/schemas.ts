@@ -124,6 +124,8 @@ export const nativeChatBody = z.strictObject({
   agentId: id.optional(),
   accountId: id.optional(),
   summarizeTrimmed: z.boolean().optional(),
+  /** Serve from (and fill) the response cache; the use case's setting when absent. */
+  cache: z.boolean().optional(),
 });
 
 /** The native API's body, parsed. */
@@ -150,6 +152,7 @@ export const openAIChatBody = z.object({
   use_case: z.enum(chatUseCases).optional(),
   agent_id: id.optional(),
   account_id: id.optional(),
+  cache: z.boolean().optional(),
 }).passthrough();
 
 /** `POST /v1/chat/completions` body, parsed. */

@@ -2,13 +2,15 @@
  * Writing a routed stream to the caller as server-sent events, in the native
  * format (`{"type": …}` events) or as OpenAI `chat.completion.chunk`s. A
  * failure after the first byte becomes `event: error` and the end of the
- * stream; the caller going away aborts the upstream call.
+ * stream. When the caller goes away, the upstream call is either read to its
+ * end in the background (so its usage is recorded) or aborted.
  */
 import { encodeSse } from "../_shared/http/sse.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import { usageToOpenAI } from "../_shared/llm/openai-wire.ts";
 import type { RoutedStream } from "../_shared/llm/router.ts";
 import type { LLMStreamEvent, LLMUsage } from "../_shared/llm/types.ts";
+import type { RouterRequestContext } from "./context.ts";
 
 /** Turns one stream event into zero or more SSE data payloads. */
 type EventEncoder = (event: LLMStreamEvent) => string[];
@@ -109,17 +111,80 @@ export function openAIEncoder(
   };
 }
 
+/** What happens to a stream whose caller left. */
+export interface SseBodyOptions {
+  /** The caller's signal: its abort means the client left. */
+  clientSignal?: AbortSignal;
+  /**
+   * `finish`: keep reading the upstream to its end in the background, so its
+   * usage and cost are recorded; `abort`: stop the upstream call at once.
+   */
+  onClientGone?: "finish" | "abort";
+  /** Keeps a background read alive after the response (EdgeRuntime.waitUntil). */
+  waitUntil?: (work: Promise<unknown>) => void;
+}
+
+/** The stream options of a request in `context`. */
+export function streamOptions(context: RouterRequestContext): SseBodyOptions {
+  return {
+    clientSignal: context.signal,
+    onClientGone: context.world.guardEnv.onClientDisconnect,
+    waitUntil: context.world.waitUntil,
+  };
+}
+
 /** The response body for `routed`, encoded by `encode`. */
-export function sseBody(routed: RoutedStream, encode: EventEncoder): ReadableStream<Uint8Array> {
+export function sseBody(
+  routed: RoutedStream,
+  encode: EventEncoder,
+  options: SseBodyOptions = {},
+): ReadableStream<Uint8Array> {
   const bytes = new TextEncoder();
   const iterator = routed.events[Symbol.asyncIterator]();
-  let closed = false;
+  let state: "open" | "done" | "gone" = "open";
+  let pending: Promise<unknown> | undefined;
+  const signal = options.clientSignal;
+
+  const drain = async () => {
+    // A read still in flight for the response goes first; then everything that is left.
+    await pending?.catch(() => {});
+    try {
+      while (!(await iterator.next()).done) {
+        // Nobody reads these; the stream's completion records the usage.
+      }
+    } catch {
+      // The completion reports the failure.
+    }
+  };
+  const clientGone = () => {
+    if (state !== "open") return;
+    state = "gone";
+    signal?.removeEventListener("abort", clientGone);
+    if (options.onClientGone === "finish") {
+      const work = drain();
+      options.waitUntil ? options.waitUntil(work) : work.catch(() => {});
+      return;
+    }
+    routed.abort();
+    void iterator.return?.()?.catch(() => {});
+  };
+  signal?.addEventListener("abort", clientGone, { once: true });
+  const finished = () => {
+    state = "done";
+    signal?.removeEventListener("abort", clientGone);
+  };
+
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      if (state !== "open") return;
       try {
-        const next = await iterator.next();
+        const read = iterator.next();
+        pending = read;
+        const next = await read;
+        pending = undefined;
+        if (state !== "open") return;
         if (next.done) {
-          closed = true;
+          finished();
           controller.close();
           return;
         }
@@ -127,7 +192,9 @@ export function sseBody(routed: RoutedStream, encode: EventEncoder): ReadableStr
           bytes.encode(encode(next.value).map((data) => `data: ${data}\n\n`).join("")),
         );
       } catch (error) {
-        closed = true;
+        pending = undefined;
+        if (state !== "open") return;
+        finished();
         const failure = error instanceof LLMError
           ? error
           : new LLMError("PROVIDER_ERROR", "stream failed");
@@ -135,11 +202,8 @@ export function sseBody(routed: RoutedStream, encode: EventEncoder): ReadableStr
         controller.close();
       }
     },
-    async cancel() {
-      if (closed) return;
-      closed = true;
-      routed.abort();
-      await iterator.return?.();
+    cancel() {
+      clientGone();
     },
   });
 }

@@ -14,7 +14,17 @@ import { ProviderKeyRepository } from "../_shared/data/provider-keys.ts";
 import { UsageRecorder } from "../_shared/data/usage.ts";
 import type { Db } from "../_shared/store/db.ts";
 import { postgresDb } from "../_shared/store/postgres-db.ts";
-import { MemoryStateStore, type StateStore } from "../_shared/store/state-store.ts";
+import type { StateStore } from "../_shared/store/state-store.ts";
+import { stateStoreFromEnv } from "../_shared/store/from-env.ts";
+import { AuditQueue, flushOnShutdown } from "../_shared/data/audit-queue.ts";
+import { GuardSettingsRepository } from "../_shared/data/guard-settings.ts";
+import { GatewayGuards } from "../_shared/guards/gateway-guards.ts";
+import { ResponseCache } from "../_shared/guards/response-cache.ts";
+import {
+  type GuardEnvSettings,
+  guardSettingsFromEnv,
+} from "../_shared/guards/settings-from-env.ts";
+import { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
 import { KeyVault } from "../_shared/security/key-vault.ts";
 import { JwtVerifier, supabaseJwtVerifierOptions } from "../_shared/security/jwt-verifier.ts";
 import { verifiedClaims } from "../_shared/http/auth.ts";
@@ -40,6 +50,15 @@ export interface RouterWorld {
   credentials: CallerCredentials;
   maxBodyBytes: number;
   store: StateStore;
+  now: () => number;
+  /** Rate limits, model ceilings and budgets. */
+  guards: GatewayGuards;
+  guardSettings?: GuardSettingsRepository;
+  guardEnv: GuardEnvSettings;
+  /** Undefined when LLM_RESPONSE_CACHE_TTL_SECONDS is 0. */
+  responseCache?: ResponseCache;
+  /** Request and budget-alert audit events, written in batches. */
+  auditQueue?: AuditQueue;
   db?: Db;
   preferences?: PreferenceRepository;
   keys?: ProviderKeyRepository;
@@ -53,6 +72,8 @@ export interface RouterWorld {
   waitUntil: (work: Promise<unknown>) => void;
   /** Whether `waitUntil` really outlives the response (Supabase's runtime, or one injected). */
   background: boolean;
+  /** Writes what is queued and stops timers (isolate shutdown, tests). */
+  close(): Promise<void>;
 }
 
 /** Builds the world from `deps`; warnings about settings are logged once. */
@@ -65,7 +86,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
       max: intSetting(env, "LLM_DB_POOL_SIZE", 3, { min: 1, max: 50 }, warnings),
     })
     : undefined);
-  const store = deps.store ?? new MemoryStateStore(now);
+  const store = deps.store ?? await stateStoreFromEnv(env, now, warnings);
   const cacheTtlMs = intSetting(
     env,
     "LLM_CACHE_TTL_MS",
@@ -76,6 +97,14 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   const preferences = db ? new PreferenceRepository(db, store, cacheTtlMs) : undefined;
   const router = createRouterFromEnv(env, {
     ...(preferences ? { preferences } : {}),
+    // Circuits live in the store: with Redis, every isolate sees one open together.
+    breakers: (policy) =>
+      new StoreCircuitBreakers(store, policy, (error) =>
+        log.warn("guard_unavailable", {
+          guard: "circuit",
+          detail: error instanceof Error ? error.message : String(error),
+          failOpen: true,
+        })),
     ...deps.routerDeps,
   }, warnings);
 
@@ -119,11 +148,53 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     );
   });
 
+  const audit = db ? new AuditLog(db) : undefined;
+  const auditQueue = audit
+    ? new AuditQueue((events) => audit.recordBatch(events), {
+      onWriteError: (error, events) =>
+        log.error("audit_write_failed", {
+          events,
+          detail: error instanceof Error ? error.message : String(error),
+        }),
+    })
+    : undefined;
+  const stopShutdownFlush = auditQueue ? flushOnShutdown(auditQueue) : () => {};
+  const guardEnv = guardSettingsFromEnv(env, warnings);
+  const guardSettings = db ? new GuardSettingsRepository(db, store, cacheTtlMs) : undefined;
+  const guards = new GatewayGuards({
+    store,
+    settings: guardSettings,
+    policy: guardEnv.policy,
+    now,
+    log,
+    waitUntil,
+    onBudgetAlert: (alert) => {
+      const fields = {
+        accountId: alert.rule.accountId,
+        agentId: alert.rule.agentId,
+        period: alert.rule.period,
+        window: alert.window.id,
+        limitUsd: alert.rule.limitUsd,
+        spentUsd: Number(alert.spentUsd.toFixed(6)),
+        threshold: alert.rule.alertThreshold,
+      };
+      log.warn("budget_alert", fields);
+      auditQueue?.enqueue({
+        accountId: alert.rule.accountId,
+        action: "budget.alert",
+        target: alert.rule.agentId,
+        outcome: "threshold_crossed",
+        details: { ...fields, agentId: alert.rule.agentId ?? null },
+      });
+    },
+  });
+
   for (const warning of warnings) log.warn("config_warning", { detail: warning });
   log.info("router_ready", {
     providers: router.availableProviders().join(",") || "none",
     database: db ? (deps.db ? "injected" : "postgres") : "none",
     byok: typeof vault === "string" ? "off" : `on (${vault.activeVersion})`,
+    store: store.kind,
   });
   return {
     router,
@@ -136,17 +207,29 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
       [],
     ),
     store,
+    now,
+    guards,
+    guardSettings,
+    guardEnv,
+    responseCache: guardEnv.responseCacheTtlMs > 0
+      ? new ResponseCache(store, guardEnv.responseCacheTtlMs)
+      : undefined,
+    auditQueue,
     db,
     preferences,
     keys: db ? new ProviderKeyRepository(db, store, cacheTtlMs) : undefined,
     vault,
     usage: db ? new UsageRecorder(db) : undefined,
-    audit: db ? new AuditLog(db) : undefined,
+    audit,
     jobs: db ? new JobQueue(db) : undefined,
     jobLeaseMs: intSetting(env, "LLM_JOB_LEASE_MS", 300_000, { min: 1_000, max: 3_600_000 }, []),
     jobBatchSize: intSetting(env, "LLM_JOB_BATCH_SIZE", 5, { min: 1, max: 100 }, []),
     waitUntil,
     background: runtimeWaitUntil !== undefined,
+    close: async () => {
+      stopShutdownFlush();
+      await auditQueue?.close();
+    },
   };
 }
 

@@ -2,7 +2,7 @@
  * The audit trail of administrative changes (keys, preferences). Never a key,
  * never prompt text: only who, what, on which target, and the outcome.
  */
-import type { Db } from "../store/db.ts";
+import { type Db, jsonParam } from "../store/db.ts";
 import { isUuid } from "./ids.ts";
 
 /** One audited action. */
@@ -17,6 +17,8 @@ export interface AuditEvent {
   outcome?: string;
   requestId?: string;
   details?: Record<string, string | number | boolean | null>;
+  /** When it happened (epoch ms); a queued event keeps its real time. Default: when it is written. */
+  at?: number;
 }
 
 /** Writes audit events. */
@@ -25,21 +27,53 @@ export class AuditLog {
 
   /** Inserts one event. */
   async record(event: AuditEvent): Promise<void> {
+    await this.recordBatch([event]);
+  }
+
+  /**
+   * Inserts `events` in one statement with one JSON parameter, so a batch costs
+   * one round trip however large it is (and never hits the driver's limit on
+   * parameters). An empty batch sends nothing.
+   */
+  async recordBatch(events: AuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map((event) => ({
+      // The columns are uuids: an id from elsewhere (a service name, a test label) would fail the whole batch.
+      account_id: isUuid(event.accountId) ? event.accountId : null,
+      actor_user_id: isUuid(event.actorUserId) ? event.actorUserId : null,
+      actor_role: event.actorRole ?? null,
+      action: event.action,
+      target: event.target ?? null,
+      provider: event.provider ?? null,
+      model: event.model ?? null,
+      outcome: event.outcome ?? null,
+      request_id: event.requestId ?? null,
+      details: event.details ?? {},
+      created_at: timestamp(event.at),
+    }));
+    // `with ordinality … order by` gives ids in the order the events happened
+    // (`rows from` because ordinality cannot sit beside a column definition list).
     await this.db.query(
-      `insert into llm_audit_log (account_id, actor_user_id, actor_role, action, target, provider, model, outcome, request_id, details)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)`,
-      [
-        isUuid(event.accountId) ? event.accountId : null,
-        isUuid(event.actorUserId) ? event.actorUserId : null,
-        event.actorRole ?? null,
-        event.action,
-        event.target ?? null,
-        event.provider ?? null,
-        event.model ?? null,
-        event.outcome ?? null,
-        event.requestId ?? null,
-        JSON.stringify(event.details ?? {}),
-      ],
+      `insert into llm_audit_log (account_id, actor_user_id, actor_role, action, target, provider, model, outcome, request_id, details, created_at)
+       select e.account_id, e.actor_user_id, e.actor_role, e.action, e.target, e.provider, e.model, e.outcome, e.request_id,
+              coalesce(e.details, '{}'::jsonb), coalesce(e.created_at, now())
+       from rows from (jsonb_to_recordset($1::text::jsonb) as (
+         account_id uuid, actor_user_id uuid, actor_role text, action text, target text, provider text,
+         model text, outcome text, request_id text, details jsonb, created_at timestamptz
+       )) with ordinality as e(
+         account_id, actor_user_id, actor_role, action, target, provider, model, outcome, request_id,
+         details, created_at, position
+       )
+       order by e.position`,
+      [jsonParam(rows)],
     );
   }
+}
+
+/** An ISO timestamp for `at`, or null (the database's now()) when it is missing or not a real time. */
+function timestamp(at: number | undefined): string | null {
+  if (at === undefined) return null;
+  const date = new Date(at);
+  // An invalid time would make the whole batch fail; losing its time is better than losing the event.
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }

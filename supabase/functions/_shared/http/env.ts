@@ -50,6 +50,28 @@ export function intSetting(
   return value;
 }
 
+/** Parses a number setting within bounds (fractions allowed), or returns `fallback` with a warning. */
+export function numberSetting(
+  env: EnvReader,
+  name: string,
+  fallback: number,
+  bounds: { min: number; max: number },
+  warnings: string[],
+): number {
+  const raw = env(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < bounds.min || value > bounds.max) {
+    warnings.push(
+      `${name}=${
+        raw.slice(0, 20)
+      } is not a number in [${bounds.min}, ${bounds.max}]; using ${fallback}`,
+    );
+    return fallback;
+  }
+  return value;
+}
+
 /** Parses a boolean flag (`true/1/yes/on`). */
 export function flagSetting(env: EnvReader, name: string): boolean {
   return /^(1|true|yes|on)$/i.test(env(name)?.trim() ?? "");

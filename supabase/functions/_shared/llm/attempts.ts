@@ -9,7 +9,7 @@ import { asLLMError, LLMError } from "./errors.ts";
 import type { ProviderSpec } from "./providers/provider.ts";
 import type { CircuitBreakerStore, RetryPolicy } from "./resilience.ts";
 import { retryDelayMs } from "./resilience.ts";
-import type { PlannedTarget, SkippedTarget } from "./router.ts";
+import type { Admission, PlannedTarget, SkippedTarget } from "./router.ts";
 
 /** A target with its circuit key. */
 export interface AttemptTarget {
@@ -41,6 +41,11 @@ export interface AttemptContext {
   breakers: CircuitBreakerStore;
   /** Keep the winning attempt linked to the caller (streams release it when they end). */
   keepSignalOnSuccess?: boolean;
+  /**
+   * Admits a target before its first attempt (budgets, per-model ceilings);
+   * throws an LLMError to refuse it: with `fallback` the next target is tried.
+   */
+  admit?: (target: AttemptTarget) => Promise<Admission>;
 }
 
 /** The winning attempt. */
@@ -53,6 +58,8 @@ export interface AttemptResult<T> {
   upstreamMs: number;
   /** Time spent in backoff between attempts. */
   waitedMs: number;
+  /** The winning target's admission, to settle with the real cost. */
+  admission?: Admission;
 }
 
 /** Opens an attempt under `parent` that times out after `ms`. */
@@ -103,8 +110,22 @@ export async function runAttempts<T>(
       continue;
     }
     fallbackIndex++;
+    let admission: Admission | undefined;
     for (let retry = 0;; retry++) {
-      if (await context.breakers.state(target.breakerKey, context.now()) === "OPEN") {
+      // The circuit read and the target's admission run together: against a shared store
+      // that is one round trip, not two. A target skipped for its circuit gives back its hold.
+      const admitting = context.admit && !admission
+        ? context.admit(target).then(
+          (granted) => ({ granted }),
+          (refused: unknown) => ({ refused }),
+        )
+        : undefined;
+      const [state, admitted] = await Promise.all([
+        context.breakers.state(target.breakerKey, context.now()),
+        admitting,
+      ]);
+      if (admitted && "granted" in admitted) admission = admitted.granted;
+      if (state === "OPEN") {
         context.skipped.push({ model: target.model.id, reason: "circuit open" });
         failures.push(
           new LLMError(
@@ -119,6 +140,15 @@ export async function runAttempts<T>(
         );
         break;
       }
+      if (admitted && "refused" in admitted) {
+        const refusal = asLLMError(admitted.refused, {
+          provider: target.spec.name,
+          model: target.model.id,
+        });
+        context.skipped.push({ model: target.model.id, reason: refusal.message });
+        failures.push(refusal);
+        break;
+      }
       attempts++;
       const attempt = openAttempt(context.signal, context.timeoutMs);
       const callStarted = performance.now();
@@ -129,11 +159,12 @@ export async function runAttempts<T>(
           attempt.release();
           await context.breakers.recordSuccess(target.breakerKey, context.now());
         }
-        return { value, target, attempts, fallbackIndex, upstreamMs, waitedMs };
+        return { value, target, attempts, fallbackIndex, upstreamMs, waitedMs, admission };
       } catch (thrown) {
         upstreamMs += performance.now() - callStarted;
         attempt.release();
         if (context.signal.aborted) {
+          admission?.release();
           throw new LLMError("ABORTED", "The caller went away", {
             provider: target.spec.name,
             model: target.model.id,
@@ -153,10 +184,13 @@ export async function runAttempts<T>(
           await context.sleep(wait, context.signal);
           waitedMs += performance.now() - sleepStarted;
         } catch {
+          admission?.release();
           throw new LLMError("ABORTED", "The caller went away", { provider: target.spec.name });
         }
       }
     }
+    // This target is done with: whatever it held goes back.
+    admission?.release();
     if (!failures.at(-1)!.fallback) throw failures.at(-1)!;
   }
   throw finalError(failures, attempts, context.skipped);
@@ -191,6 +225,15 @@ function finalError(failures: LLMError[], attempts: number, skipped: SkippedTarg
     });
   }
   const real = failures.filter((f) => f.code !== "CIRCUIT_BREAKER_OPEN");
+  if (real.length > 0 && real.every((f) => f.code === "RATE_LIMIT_EXCEEDED")) {
+    // Every target was at its own ceiling: the caller waits for the first to free up.
+    const waits = real.map((f) => f.retryAfterMs ?? 0);
+    return new LLMError(
+      "RATE_LIMIT_EXCEEDED",
+      `Every candidate model is at its rate limit (${reasons})`,
+      { retryable: true, retryAfterMs: Math.min(...waits) },
+    );
+  }
   if (real.length > 0 && real.every((f) => f.code === "RATE_LIMIT")) {
     const waits = real.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
     return new LLMError(

@@ -372,3 +372,13 @@ export function costOf(
     usage.outputTokens * p.output
   ) / 1_000_000;
 }
+
+/**
+ * The most `inputTokens` in and `outputTokens` out can cost on `model`: every
+ * input token at the dearer of its plain and cache-write prices. What a
+ * budget holds before the call.
+ */
+export function maxCostOf(model: CatalogModel, inputTokens: number, outputTokens: number): number {
+  const p = model.prices;
+  return (inputTokens * Math.max(p.input, p.cacheWrite) + outputTokens * p.output) / 1_000_000;
+}

@@ -15,6 +15,7 @@ import { BUILT_IN_PROVIDERS, customProviderSpec } from "./providers/registry.ts"
 import type { ProviderAdapter, ProviderAdapterInit, ProviderSpec } from "./providers/provider.ts";
 import {
   abortableSleep,
+  type BreakerPolicy,
   type CircuitBreakerStore,
   MemoryCircuitBreakerStore,
 } from "./resilience.ts";
@@ -29,7 +30,13 @@ import {
 } from "./routing.ts";
 import { TokenBudgetManager } from "./tokens.ts";
 import { runToolLoop, type ToolLoopResult, ToolRegistry } from "./tools.ts";
-import { type AttemptResult, type AttemptTarget, runAttempts } from "./attempts.ts";
+import {
+  type AttemptContext,
+  type AttemptResult,
+  type AttemptTarget,
+  runAttempts,
+} from "./attempts.ts";
+import { utf8UpperBound } from "./token-count.ts";
 import { openCommittedStream, type StreamCompletion } from "./committed-stream.ts";
 import type {
   LLMChatRequest,
@@ -55,8 +62,11 @@ export interface LLMRouterOptions {
   fetch?: typeof fetch;
   random?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Shared circuit state; each router gets a private in-memory one by default. */
-  breakers?: CircuitBreakerStore;
+  /**
+   * Shared circuit state, or a factory given the configured policy; each
+   * router gets a private in-memory one by default.
+   */
+  breakers?: CircuitBreakerStore | ((policy: BreakerPolicy) => CircuitBreakerStore);
   /** Prefix of circuit keys, so a tenant's key failures do not open the platform's circuits. */
   breakerScope?: string;
   preferences?: PreferenceSource;
@@ -65,11 +75,30 @@ export interface LLMRouterOptions {
   tools?: ToolRegistry;
 }
 
+/** A target's permission to run, from a `TargetGate`. */
+export interface Admission {
+  /** The target served the request at `costUsd`. */
+  settle(costUsd: number): void;
+  /** The target was not used after all (it failed, or the caller left). */
+  release(): void;
+}
+
+/**
+ * Decides, before a target's first attempt, whether it may run: budgets hold
+ * its maximum cost, per-model ceilings count it. Throws an LLMError to refuse
+ * (with `fallback`, the next target is tried instead).
+ */
+export interface TargetGate {
+  admit(target: PlannedTarget): Promise<Admission>;
+}
+
 /** A chat request with where it should go. */
 export interface RouteRequest extends RouteInput {
   chat: LLMChatRequest;
   /** Summarize trimmed turns (default from config). */
   summarizeTrimmed?: boolean;
+  /** Guards each target must pass (the gateway's budgets and model ceilings). */
+  gate?: TargetGate;
 }
 
 /** A target ready to call: the model, its provider and the request fitted to its window. */
@@ -78,6 +107,8 @@ export interface PlannedTarget {
   spec: ProviderSpec;
   request: LLMChatRequest;
   droppedMessages: number;
+  /** Input tokens as sent (an upper bound when estimated from bytes). */
+  inputTokens: number;
 }
 
 /** Why a candidate was not used. */
@@ -152,7 +183,9 @@ export class LLMRouter {
     for (const custom of options.config.customProviders) {
       this.#providers.set(custom.name, customProviderSpec(custom));
     }
-    this.#breakers = options.breakers ?? new MemoryCircuitBreakerStore(options.config.breaker);
+    this.#breakers = typeof options.breakers === "function"
+      ? options.breakers(options.config.breaker)
+      : options.breakers ?? new MemoryCircuitBreakerStore(options.config.breaker);
     this.#tokens = options.tokens ?? new TokenBudgetManager();
     const clock = options.clock ?? { now: Date.now };
     this.#now = () => clock.now();
@@ -211,13 +244,11 @@ export class LLMRouter {
           model: target.model.id,
           signal: attempt.signal,
         }),
-      this.#attemptContext(this.#config.timeouts.requestMs, signal, skipped),
+      this.#attemptContext(this.#config.timeouts.requestMs, signal, skipped, request.gate),
     );
-    return {
-      ...result.value,
-      costUsd: costOf(result.target.model, result.value.usage),
-      route: this.#outcome(result, candidates),
-    };
+    const costUsd = costOf(result.target.model, result.value.usage);
+    result.admission?.settle(costUsd);
+    return { ...result.value, costUsd, route: this.#outcome(result, candidates) };
   }
 
   /** Routes a chat request to a stream, committed once its first event arrived. */
@@ -240,10 +271,21 @@ export class LLMRouter {
           },
         ),
       {
-        ...this.#attemptContext(this.#config.timeouts.firstEventMs, signal, skipped),
+        ...this.#attemptContext(
+          this.#config.timeouts.firstEventMs,
+          signal,
+          skipped,
+          request.gate,
+        ),
         keepSignalOnSuccess: true,
       },
     );
+    const admission = result.admission;
+    if (admission) {
+      result.value.completion.then((end) =>
+        end.ok ? admission.settle(end.costUsd) : admission.release()
+      );
+    }
     return { ...result.value, route: this.#outcome(result, candidates) };
   }
 
@@ -281,7 +323,11 @@ export class LLMRouter {
 
   /** Embeds texts; falls back only to models producing vectors of the same size. */
   async embed(
-    request: LLMEmbeddingRequest & { accountId?: string; modelOverride?: string },
+    request: LLMEmbeddingRequest & {
+      accountId?: string;
+      modelOverride?: string;
+      gate?: TargetGate;
+    },
     signal: AbortSignal,
   ): Promise<LLMEmbeddingResponse & { route: RouteOutcome; costUsd: number }> {
     const skipped: SkippedTarget[] = [];
@@ -294,13 +340,15 @@ export class LLMRouter {
       useCase: "embedding",
     };
     const result = await runAttempts(
-      this.#attemptTargets(this.#embeddingTargets(chain, request.dimensions, skipped)),
+      this.#attemptTargets(
+        this.#embeddingTargets(chain, request.dimensions, inputBound(request.input), skipped),
+      ),
       (target, attempt) =>
         this.#adapter(target.spec).embed!(
           { input: request.input, dimensions: request.dimensions },
           { model: target.model.id, signal: attempt.signal },
         ),
-      this.#attemptContext(this.#config.timeouts.requestMs, signal, skipped),
+      this.#attemptContext(this.#config.timeouts.requestMs, signal, skipped, request.gate),
     );
     const usage = {
       inputTokens: result.value.usage.inputTokens,
@@ -308,11 +356,9 @@ export class LLMRouter {
       cachedInputTokens: 0,
       cacheWriteTokens: 0,
     };
-    return {
-      ...result.value,
-      costUsd: costOf(result.target.model, usage),
-      route: this.#outcome(result, candidates),
-    };
+    const costUsd = costOf(result.target.model, usage);
+    result.admission?.settle(costUsd);
+    return { ...result.value, costUsd, route: this.#outcome(result, candidates) };
   }
 
   async *#chatTargets(
@@ -377,6 +423,7 @@ export class LLMRouter {
           model: model.id,
         },
         droppedMessages: fitted.droppedCount,
+        inputTokens: fitted.inputTokens,
       };
     }
   }
@@ -384,6 +431,7 @@ export class LLMRouter {
   async *#embeddingTargets(
     chain: readonly string[],
     dimensions: number | undefined,
+    inputTokens: number,
     skipped: SkippedTarget[],
   ) {
     let size = dimensions;
@@ -409,8 +457,9 @@ export class LLMRouter {
       yield {
         model: model!,
         spec: spec!,
-        request: { messages: [] },
+        request: { messages: [], maxTokens: 0 },
         droppedMessages: 0,
+        inputTokens,
       } satisfies PlannedTarget;
     }
   }
@@ -427,8 +476,14 @@ export class LLMRouter {
     }
   }
 
-  #attemptContext(timeoutMs: number, signal: AbortSignal, skipped: SkippedTarget[]) {
+  #attemptContext(
+    timeoutMs: number,
+    signal: AbortSignal,
+    skipped: SkippedTarget[],
+    gate: TargetGate | undefined,
+  ): AttemptContext {
     return {
+      ...(gate ? { admit: (target: AttemptTarget) => gate.admit(target.planned) } : {}),
       timeoutMs,
       signal,
       skipped,
@@ -492,6 +547,8 @@ export class LLMRouter {
     const answer = await this.chat({
       useCase: "summary",
       accountId: request.accountId,
+      // The summary is spent on this request: the same budgets pay for it.
+      gate: request.gate,
       summarizeTrimmed: false,
       chat: {
         messages: [{ role: "system", content: SUMMARY_PROMPT }, {
@@ -503,6 +560,13 @@ export class LLMRouter {
     }, signal);
     return answer.text;
   }
+}
+
+/** Tokens of embedding inputs, bounded from above by their UTF-8 size. */
+function inputBound(input: readonly string[]): number {
+  let bound = 0;
+  for (const text of input) bound += utf8UpperBound(text);
+  return bound;
 }
 
 function withAgentParams(chat: LLMChatRequest, params: Candidates["params"]): LLMChatRequest {

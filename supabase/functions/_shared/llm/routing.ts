@@ -56,7 +56,7 @@ export class StaticPreferences implements PreferenceSource {
 }
 
 /** Which rule chose the first model. */
-export type RouteSource = "override" | "agent" | "account" | "use-case" | "default";
+export type RouteSource = "override" | "agent" | "account" | "use-case" | "default" | "cache";
 
 /** The ordered candidates before filtering. */
 export interface Candidates {

@@ -1,0 +1,221 @@
+/**
+ * Each account's guard settings from the database, cached in the state
+ * store: its request rate limit and per-model ceilings (llm_rate_limits) and
+ * its budgets (llm_budgets). Writes invalidate the cached entry, so every
+ * isolate sharing the store sees a change on its next request. Also sums the
+ * spend llm_usage recorded in a window, which is where budget ledgers start.
+ */
+import type { BudgetRule } from "../guards/budgets.ts";
+import type { BudgetWindow } from "../guards/budget-windows.ts";
+import type { Db } from "../store/db.ts";
+import { jsonParam } from "../store/db.ts";
+import { cached, type StateStore } from "../store/state-store.ts";
+import { isUuid } from "./ids.ts";
+
+/** Per-model ceilings: requests and tokens (input + max output) per minute. */
+export interface ModelCeiling {
+  rpm?: number;
+  tpm?: number;
+}
+
+/** An account's request rate limit. */
+export interface RateLimitSettings {
+  requestsPerSecond: number;
+  burst: number;
+  models: Record<string, ModelCeiling>;
+  updatedAt?: string;
+}
+
+/** One budget row: an account's (or one agent's) daily and/or monthly limit. */
+export interface BudgetSettings {
+  agentId: string | null;
+  dailyLimitUsd: number | null;
+  monthlyLimitUsd: number | null;
+  alertThreshold: number;
+  timeZone: string;
+  updatedAt?: string;
+}
+
+/** Everything the guards need to know about one account. */
+export interface AccountGuardSettings {
+  /** Undefined: the deployment's defaults apply. */
+  rateLimit?: RateLimitSettings;
+  budgets: BudgetSettings[];
+}
+
+interface RateRow extends Record<string, unknown> {
+  requests_per_second: string | number;
+  burst: number;
+  model_limits: Record<string, ModelCeiling> | string;
+  updated_at: Date | string;
+}
+
+interface BudgetRow extends Record<string, unknown> {
+  agent_id: string | null;
+  daily_limit_usd: string | number | null;
+  monthly_limit_usd: string | number | null;
+  alert_threshold: string | number;
+  time_zone: string;
+  updated_at: Date | string;
+}
+
+const numberOrNull = (value: string | number | null) => value === null ? null : Number(value);
+
+function rateFromRow(row: RateRow): RateLimitSettings {
+  return {
+    requestsPerSecond: Number(row.requests_per_second),
+    burst: row.burst,
+    models: typeof row.model_limits === "string" ? JSON.parse(row.model_limits) : row.model_limits,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function budgetFromRow(row: BudgetRow): BudgetSettings {
+  return {
+    agentId: row.agent_id,
+    dailyLimitUsd: numberOrNull(row.daily_limit_usd),
+    monthlyLimitUsd: numberOrNull(row.monthly_limit_usd),
+    alertThreshold: Number(row.alert_threshold),
+    timeZone: row.time_zone,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+/** The budget rules that apply to one request of `agentId` (account-wide ones always do). */
+export function budgetRules(
+  accountId: string,
+  budgets: readonly BudgetSettings[],
+  agentId: string | undefined,
+): BudgetRule[] {
+  const rules: BudgetRule[] = [];
+  for (const budget of budgets) {
+    if (budget.agentId !== null && budget.agentId !== agentId) continue;
+    const base = {
+      accountId,
+      ...(budget.agentId !== null ? { agentId: budget.agentId } : {}),
+      alertThreshold: budget.alertThreshold,
+      timeZone: budget.timeZone,
+    };
+    if (budget.dailyLimitUsd !== null) {
+      rules.push({ ...base, period: "daily", limitUsd: budget.dailyLimitUsd });
+    }
+    if (budget.monthlyLimitUsd !== null) {
+      rules.push({ ...base, period: "monthly", limitUsd: budget.monthlyLimitUsd });
+    }
+  }
+  return rules;
+}
+
+/** Reads and writes guard settings. */
+export class GuardSettingsRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly store: StateStore,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** The account's settings (cached). */
+  forAccount(accountId: string): Promise<AccountGuardSettings> {
+    if (!isUuid(accountId)) return Promise.resolve({ budgets: [] });
+    return cached(this.store, cacheKey(accountId), this.ttlMs, async () => {
+      const [rates, budgets] = await Promise.all([
+        this.db.query<RateRow>(
+          "select requests_per_second, burst, model_limits, updated_at from llm_rate_limits where account_id = $1",
+          [accountId],
+        ),
+        this.db.query<BudgetRow>(
+          `select agent_id, daily_limit_usd, monthly_limit_usd, alert_threshold, time_zone, updated_at
+             from llm_budgets where account_id = $1 order by agent_id nulls first`,
+          [accountId],
+        ),
+      ]);
+      return {
+        ...(rates[0] ? { rateLimit: rateFromRow(rates[0]) } : {}),
+        budgets: budgets.map(budgetFromRow),
+      };
+    });
+  }
+
+  /** Stores the account's rate limit. */
+  async putRateLimit(accountId: string, settings: RateLimitSettings): Promise<RateLimitSettings> {
+    const rows = await this.db.query<RateRow>(
+      `insert into llm_rate_limits (account_id, requests_per_second, burst, model_limits)
+       values ($1, $2, $3, $4::text::jsonb)
+       on conflict (account_id) do update set requests_per_second = excluded.requests_per_second,
+         burst = excluded.burst, model_limits = excluded.model_limits
+       returning requests_per_second, burst, model_limits, updated_at`,
+      [accountId, settings.requestsPerSecond, settings.burst, jsonParam(settings.models)],
+    );
+    await this.store.delete(cacheKey(accountId));
+    return rateFromRow(rows[0]);
+  }
+
+  /** Removes the account's rate limit (the defaults apply again); true when there was one. */
+  async deleteRateLimit(accountId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      "delete from llm_rate_limits where account_id = $1 returning account_id",
+      [accountId],
+    );
+    await this.store.delete(cacheKey(accountId));
+    return rows.length > 0;
+  }
+
+  /** Stores one budget row (the account's, or `budget.agentId`'s). */
+  async putBudget(accountId: string, budget: BudgetSettings): Promise<BudgetSettings> {
+    const conflict = budget.agentId === null
+      ? "(account_id) where agent_id is null"
+      : "(account_id, agent_id) where agent_id is not null";
+    const rows = await this.db.query<BudgetRow>(
+      `insert into llm_budgets (account_id, agent_id, daily_limit_usd, monthly_limit_usd, alert_threshold, time_zone)
+       values ($1, $2, $3, $4, $5, $6)
+       on conflict ${conflict} do update set daily_limit_usd = excluded.daily_limit_usd,
+         monthly_limit_usd = excluded.monthly_limit_usd, alert_threshold = excluded.alert_threshold,
+         time_zone = excluded.time_zone
+       returning agent_id, daily_limit_usd, monthly_limit_usd, alert_threshold, time_zone, updated_at`,
+      [
+        accountId,
+        budget.agentId,
+        budget.dailyLimitUsd,
+        budget.monthlyLimitUsd,
+        budget.alertThreshold,
+        budget.timeZone,
+      ],
+    );
+    await this.store.delete(cacheKey(accountId));
+    return budgetFromRow(rows[0]);
+  }
+
+  /** Removes one budget row; true when there was one. */
+  async deleteBudget(accountId: string, agentId: string | null): Promise<boolean> {
+    const rows = await this.db.query(
+      agentId === null
+        ? "delete from llm_budgets where account_id = $1 and agent_id is null returning id"
+        : "delete from llm_budgets where account_id = $1 and agent_id = $2 returning id",
+      agentId === null ? [accountId] : [accountId, agentId],
+    );
+    await this.store.delete(cacheKey(accountId));
+    return rows.length > 0;
+  }
+
+  /** USD llm_usage recorded for the rule's account (and agent) within `window`. */
+  async recordedSpend(rule: BudgetRule, window: BudgetWindow): Promise<number> {
+    const params: unknown[] = [
+      rule.accountId,
+      new Date(window.start).toISOString(),
+      new Date(window.end).toISOString(),
+    ];
+    if (rule.agentId !== undefined) params.push(rule.agentId);
+    const rows = await this.db.query<{ spent: string | number | null }>(
+      `select coalesce(sum(cost_usd), 0) as spent from llm_usage
+        where account_id = $1 and created_at >= $2::timestamptz and created_at < $3::timestamptz${
+        rule.agentId !== undefined ? " and agent_id = $4" : ""
+      }`,
+      params,
+    );
+    return Number(rows[0]?.spent ?? 0);
+  }
+}
+
+function cacheKey(accountId: string): string {
+  return `guards:${accountId}`;
+}

@@ -1,0 +1,189 @@
+/**
+ * Circuit breakers kept in the StateStore, so every isolate sees a
+ * provider's circuit open (and close) together. Each read or transition is
+ * one atomic operation: the Lua below is `nextCircuit` (resilience.ts) for
+ * Redis, and the memory form runs `nextCircuit` itself.
+ */
+import {
+  type BreakerPolicy,
+  type CircuitBreakerStore,
+  type CircuitRecord,
+  type CircuitState,
+  nextCircuit,
+} from "../llm/resilience.ts";
+import { type AtomicOperation, fieldNumber, replyNumber } from "../store/atomic.ts";
+import type { StateStore } from "../store/state-store.ts";
+
+const STATES: CircuitState[] = ["CLOSED", "OPEN", "HALF_OPEN"];
+
+/** A circuit as the operation reports it. */
+export interface CircuitReading {
+  state: CircuitState;
+  /** Consecutive failures while closed. */
+  failures: number;
+}
+
+// Reads never write: an expired OPEN reads as HALF_OPEN, derived from the time.
+const LUA = `
+local event = ARGV[1]
+local now = tonumber(ARGV[2])
+local threshold = tonumber(ARGV[3])
+local openMs = tonumber(ARGV[4])
+local needed = tonumber(ARGV[5])
+local s = redis.call('HMGET', KEYS[1], 'state', 'failures', 'successes', 'openedAt')
+local state = s[1] or 'CLOSED'
+local failures = tonumber(s[2]) or 0
+local successes = tonumber(s[3]) or 0
+local openedAt = tonumber(s[4]) or 0
+if state == 'OPEN' and now - openedAt >= openMs then
+  state = 'HALF_OPEN'
+  failures = 0
+  successes = 0
+end
+if event == 'success' then
+  if state == 'HALF_OPEN' then
+    successes = successes + 1
+    if successes >= needed then
+      state = 'CLOSED'
+      failures = 0
+      successes = 0
+      openedAt = 0
+    end
+  elseif state == 'CLOSED' then
+    failures = 0
+  end
+elseif event == 'failure' then
+  if state == 'HALF_OPEN' then
+    state = 'OPEN'
+    failures = 0
+    successes = 0
+    openedAt = now
+  elseif state == 'CLOSED' then
+    failures = failures + 1
+    if failures >= threshold then
+      state = 'OPEN'
+      failures = 0
+      successes = 0
+      openedAt = now
+    end
+  end
+end
+if event ~= 'read' then
+  if state == 'CLOSED' and failures == 0 then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('HSET', KEYS[1], 'state', state, 'failures', failures, 'successes', successes, 'openedAt', openedAt)
+    redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[6]))
+  end
+end
+local code = 0
+if state == 'OPEN' then code = 1 elseif state == 'HALF_OPEN' then code = 2 end
+return {code, failures}
+`;
+
+/** The breaker step; ARGV = event (read|success|failure), now, threshold, open ms, half-open successes, ttl. */
+export const CIRCUIT_STEP: AtomicOperation<CircuitReading> = {
+  name: "circuit_step",
+  lua: LUA,
+  apply(fields, args) {
+    const [event, now, threshold, openMs, needed] = [
+      args[0] as "read" | "success" | "failure",
+      ...args.slice(1, 5).map(Number),
+    ] as const;
+    const record: CircuitRecord | undefined = fields
+      ? {
+        state: (fields.state as CircuitState | undefined) ?? "CLOSED",
+        failures: fieldNumber(fields, "failures", 0),
+        successes: fieldNumber(fields, "successes", 0),
+        openedAt: fieldNumber(fields, "openedAt", 0),
+      }
+      : undefined;
+    const after = nextCircuit(record, event, now, {
+      failureThreshold: threshold,
+      openMs,
+      halfOpenSuccesses: needed,
+    });
+    const reply = [STATES.indexOf(after.state), after.failures];
+    if (event === "read") return { reply };
+    if (after.state === "CLOSED" && after.failures === 0) return { fields: null, reply };
+    return {
+      fields: {
+        state: after.state,
+        failures: String(after.failures),
+        successes: String(after.successes),
+        openedAt: String(after.openedAt),
+      },
+      ttlMs: Number(args[5]),
+      reply,
+    };
+  },
+  decode: (reply) => ({
+    state: STATES[replyNumber(reply, 0)] ?? "CLOSED",
+    failures: replyNumber(reply, 1),
+  }),
+};
+
+/** CircuitBreakerStore over a StateStore. */
+export class StoreCircuitBreakers implements CircuitBreakerStore {
+  /** Keys whose last reading here was closed with no failures: a success there changes nothing. */
+  readonly #quiet = new Set<string>();
+  readonly #ttlMs: number;
+
+  /**
+   * A store that fails must not stop traffic: a circuit that cannot be read
+   * counts as closed, a transition that cannot be written is skipped, and
+   * `onStoreError` hears about it.
+   */
+  constructor(
+    private readonly store: StateStore,
+    readonly policy: BreakerPolicy,
+    private readonly onStoreError: (error: unknown) => void = () => {},
+  ) {
+    // Failure counts of a circuit nobody touches fade; an open one outlives its open time.
+    this.#ttlMs = Math.max(policy.openMs * 4, 600_000);
+  }
+
+  async state(key: string, now: number): Promise<CircuitState> {
+    const reading = await this.#step(key, "read", now);
+    if (reading.state === "CLOSED" && reading.failures === 0) {
+      // A hint per circuit key; bounded so that many tenants' scopes cannot grow it forever.
+      if (this.#quiet.size >= 10_000) this.#quiet.clear();
+      this.#quiet.add(key);
+    } else {
+      this.#quiet.delete(key);
+    }
+    return reading.state;
+  }
+
+  async recordSuccess(key: string, now: number): Promise<CircuitState> {
+    // The common case (healthy provider) costs no write: there is nothing to reset.
+    if (this.#quiet.has(key)) return "CLOSED";
+    return (await this.#step(key, "success", now)).state;
+  }
+
+  async recordFailure(key: string, now: number): Promise<CircuitState> {
+    this.#quiet.delete(key);
+    return (await this.#step(key, "failure", now)).state;
+  }
+
+  async #step(
+    key: string,
+    event: "read" | "success" | "failure",
+    now: number,
+  ): Promise<CircuitReading> {
+    const { failureThreshold, openMs, halfOpenSuccesses } = this.policy;
+    try {
+      return await this.store.run(CIRCUIT_STEP, `circuit:${key}`, [
+        event,
+        now,
+        failureThreshold,
+        openMs,
+        halfOpenSuccesses,
+        this.#ttlMs,
+      ]);
+    } catch (error) {
+      this.onStoreError(error);
+      return { state: "CLOSED", failures: 1 };
+    }
+  }
+}
