@@ -487,3 +487,18 @@ Deno.test("store failure: guards fail open by default (logged), or closed with 5
     await closed.close();
   }
 });
+
+Deno.test("health: llm-router reports its store and the audit queue's counters", async () => {
+  const t = await guardWorld();
+  try {
+    await t.ask();
+    await t.world.settle();
+    const health = await (await fetch(`${t.world.url}/health`)).json();
+    assert.equal(health.store, "memory");
+    assert.equal(health.auditQueue.written, 1);
+    assert.equal(health.auditQueue.dropped, 0);
+    assert.equal(health.auditQueue.queued, 0);
+  } finally {
+    await t.close();
+  }
+});

@@ -271,3 +271,27 @@ Deno.test("jobs: where the runtime keeps work alive, /jobs/run answers 202 at on
     await t.close();
   }
 });
+
+Deno.test("jobs: a job spends its account's budget; with the budget spent it fails as PAYMENT_REQUIRED without a call", async () => {
+  const t = await jobsWorld();
+  try {
+    await t.db.query(
+      "insert into llm_budgets (account_id, daily_limit_usd) values ($1, 0.0000001)",
+      [ACCOUNT],
+    );
+    const first = await t.enqueue({ prompt: "spends the budget" });
+    assert.equal((await t.post("/jobs/run", { wait: true })).json.succeeded, 1);
+    assert.equal((await t.job(first)).status, "succeeded");
+    await t.world.settle();
+    const calls = t.world.mock.requests.length;
+    const second = await t.enqueue({ prompt: "over budget" });
+    const run = await t.post("/jobs/run", { wait: true });
+    assert.equal(run.json.failed, 1);
+    const row = await t.job(second);
+    assert.equal(row.status, "failed");
+    assert.equal(row.error_code, "PAYMENT_REQUIRED");
+    assert.equal(t.world.mock.requests.length, calls);
+  } finally {
+    await t.close();
+  }
+});

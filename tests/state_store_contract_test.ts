@@ -266,6 +266,29 @@ Deno.test("state store (upstash): an unreachable Redis is a StoreUnavailableErro
   assert.ok(performance.now() - started < 2_000);
 });
 
+Deno.test("state store (upstash): a near cache reuses reads for its time; a delete here clears it", async () => {
+  const endpoint = await testUpstash();
+  const prefix = uniquePrefix();
+  const isolateA = new UpstashStateStore({ ...endpoint, prefix, nearCacheMs: 150 });
+  const isolateB = new UpstashStateStore({ ...endpoint, prefix });
+  try {
+    assert.equal(await isolateA.get("setting"), undefined);
+    await isolateB.set("setting", "v2", 60_000);
+    assert.equal(await isolateA.get("setting"), undefined, "A reuses its read");
+    await sleep(200);
+    assert.equal(await isolateA.get("setting"), "v2", "and reads again once it is stale");
+    await isolateA.delete("setting");
+    await isolateB.set("setting", "v3", 60_000);
+    assert.equal(await isolateA.get("setting"), "v3", "its own delete cleared the near copy");
+    // Atomic operations never go through the near cache.
+    const bucket = { capacity: 1, refillPerSecond: 0.001 };
+    assert.equal((await takeTokens(isolateA, "rl", bucket, 0)).allowed, true);
+    assert.equal((await takeTokens(isolateB, "rl", bucket, 0)).allowed, false);
+  } finally {
+    await endpoint.close();
+  }
+});
+
 Deno.test("state store (memory): the oldest entries go beyond maxEntries", async () => {
   const store = new MemoryStateStore(Date.now, { maxEntries: 3 });
   for (const key of ["a", "b", "c", "d"]) await store.set(key, key, 60_000);

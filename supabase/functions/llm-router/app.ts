@@ -49,6 +49,9 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
           status: "ok",
           function: "llm-router",
           providers: current.router.availableProviders(),
+          store: current.store.kind,
+          // What the audit queue holds, wrote and dropped: the numbers metrics report.
+          auditQueue: current.auditQueue?.stats() ?? null,
         });
       }
       const match = matchRoute(request.method, path);
