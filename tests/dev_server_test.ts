@@ -4,39 +4,11 @@
  * curl that streams. And with a provider key set, no mock.
  */
 import assert from "node:assert/strict";
-import { collect, freePort, functionNames, ROOT, runtimeOnlyEnv } from "./helpers/process.ts";
+import { functionNames, startDevProcess } from "./helpers/process.ts";
 import { openAIText, readSse } from "./helpers/sse.ts";
 import { startMockProvider } from "../scripts/mock-provider.ts";
 
-async function startDev(env: Record<string, string>) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "dev"],
-    cwd: ROOT,
-    clearEnv: true,
-    env: { ...runtimeOnlyEnv(), ...env, DEV_PORT: String(port) },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = collect(child.stdout);
-  const stderr = collect(child.stderr);
-  const deadline = Date.now() + 30_000;
-  while (!stdout.text().includes("Ready.")) {
-    if (Date.now() > deadline) {
-      throw new Error(`dev server did not start:\n${stdout.text()}\n${stderr.text()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    output: stdout.text(),
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await Promise.all([stdout.done, stderr.done]);
-    },
-  };
-}
+const startDev = (env: Record<string, string>) => startDevProcess(env, { viaTask: true });
 
 Deno.test("dev: with no env it serves every function, uses the mock, and its printed curl streams", async () => {
   const dev = await startDev({});

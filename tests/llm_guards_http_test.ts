@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { routerHttpWorld, SERVICE_KEY } from "./helpers/router-http-world.ts";
+import { callJson, routerHttpWorld, SERVICE_KEY } from "./helpers/router-http-world.ts";
 import { freshDb, type TestDb } from "./helpers/test-db.ts";
 import { signToken } from "./helpers/tokens.ts";
 import { eventually } from "./helpers/direct-world.ts";
@@ -20,14 +20,6 @@ const ACCOUNT_B = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 const USER_A = "a1a1a1a1-a1a1-4a1a-8a1a-a1a1a1a1a1a1";
 const ADMIN_A = "a2a2a2a2-a2a2-4a2a-8a2a-a2a2a2a2a2a2";
 const USER_B = "b1b1b1b1-b1b1-4b1b-8b1b-b1b1b1b1b1b1";
-
-interface Call {
-  status: number;
-  headers: Headers;
-  text: string;
-  // deno-lint-ignore no-explicit-any
-  json: any;
-}
 
 async function guardWorld(env: Record<string, string | undefined> = {}, withDb = true) {
   const database: TestDb | undefined = withDb ? await freshDb() : undefined;
@@ -41,20 +33,8 @@ async function guardWorld(env: Record<string, string | undefined> = {}, withDb =
     memberA,
     adminA: await token(ADMIN_A, ACCOUNT_A, "admin"),
     memberB: await token(USER_B, ACCOUNT_B, "member"),
-    async call(method: string, path: string, token: string, body?: unknown): Promise<Call> {
-      const response = await fetch(`${world.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      const isJson = response.headers.get("content-type")?.startsWith("application/json");
-      return {
-        status: response.status,
-        headers: response.headers,
-        text,
-        json: isJson ? JSON.parse(text) : undefined,
-      };
+    call(method: string, path: string, token: string, body?: unknown) {
+      return callJson(method, `${world.url}${path}`, token, body);
     },
     ask(token = memberA, body: Record<string, unknown> = {}) {
       return this.call("POST", "", token, { prompt: "hello there", maxTokens: 50, ...body });

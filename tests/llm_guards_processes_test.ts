@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startMockProvider } from "../scripts/mock-provider.ts";
 import { BUILT_IN_MODELS } from "../supabase/functions/_shared/llm/catalog.ts";
-import { collect, freePort, ROOT, runtimeOnlyEnv } from "./helpers/process.ts";
+import { startDevProcess } from "./helpers/process.ts";
 import { freshDb } from "./helpers/test-db.ts";
 import { testUpstash, uniquePrefix } from "./helpers/test-upstash.ts";
 import { DEV_JWT_SECRET } from "./helpers/tokens.ts";
@@ -19,29 +19,10 @@ const FAULTY = "gpt-4o-mini::status=503";
 const SLOW = "gpt-4o-mini::delay=1500";
 
 async function startGateway(env: Record<string, string>) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "scripts/dev.ts"],
-    cwd: ROOT,
-    clearEnv: true,
-    env: { ...runtimeOnlyEnv(), ...env, DEV_PORT: String(port) },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = collect(child.stdout);
-  const stderr = collect(child.stderr);
-  const deadline = Date.now() + 30_000;
-  while (!stdout.text().includes("Ready.")) {
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`gateway did not start:\n${stdout.text()}\n${stderr.text()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const url = `http://127.0.0.1:${port}/functions/v1/llm-router`;
+  const dev = await startDevProcess(env);
+  const url = `${dev.url}/functions/v1/llm-router`;
   return {
     url,
-    logs: () => stderr.text() + stdout.text(),
     async call(method: string, path: string, body?: unknown) {
       const response = await fetch(`${url}${path}`, {
         method,
@@ -56,11 +37,7 @@ async function startGateway(env: Record<string, string>) {
         json: (text.startsWith("{") ? JSON.parse(text) : undefined) as any,
       };
     },
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await Promise.all([stdout.done, stderr.done]);
-    },
+    stop: () => dev.stop(),
   };
 }
 

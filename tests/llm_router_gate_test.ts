@@ -29,6 +29,14 @@ function recordingGate(refuse: (model: string) => LLMError | undefined = () => u
   return { gate, events };
 }
 
+/** The first target given back, the second admitted and settled. */
+const FELL_BACK = [
+  "admit gpt-4o-mini",
+  "release gpt-4o-mini",
+  "admit claude-haiku-4-5",
+  "settle claude-haiku-4-5 cost",
+];
+
 const chain = (config: { useCaseChains: Record<string, string[]> }) => {
   config.useCaseChains.general = ["gpt-4o-mini", "claude-haiku-4-5"];
 };
@@ -69,12 +77,7 @@ Deno.test("gate: a target that fails is released before the fallback is admitted
   world.fakes.script("gpt-4o-mini", { error: "PROVIDER_ERROR" });
   const answer = await world.router.chat({ ...ask(), gate }, never());
   assert.equal(answer.model, "claude-haiku-4-5");
-  assert.deepEqual(events, [
-    "admit gpt-4o-mini",
-    "release gpt-4o-mini",
-    "admit claude-haiku-4-5",
-    "settle claude-haiku-4-5 cost",
-  ]);
+  assert.deepEqual(events, FELL_BACK);
 });
 
 Deno.test("gate: a refusal that allows fallback skips the target without calling it", async () => {
@@ -135,12 +138,7 @@ Deno.test("gate: a target skipped for its open circuit gives its admission back"
   const { gate, events } = recordingGate();
   const answer = await world.router.chat({ ...ask(), gate }, never());
   assert.equal(answer.model, "claude-haiku-4-5");
-  assert.deepEqual(events, [
-    "admit gpt-4o-mini",
-    "release gpt-4o-mini",
-    "admit claude-haiku-4-5",
-    "settle claude-haiku-4-5 cost",
-  ]);
+  assert.deepEqual(events, FELL_BACK);
 });
 
 Deno.test("gate: a stream is settled when it finishes, released when the reader stops early", async () => {

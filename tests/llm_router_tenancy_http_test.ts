@@ -4,7 +4,7 @@
  * serve only that account and never show, usage is recorded per request.
  */
 import assert from "node:assert/strict";
-import { routerHttpWorld } from "./helpers/router-http-world.ts";
+import { callJson, routerHttpWorld } from "./helpers/router-http-world.ts";
 import { freshDb, type TestDb } from "./helpers/test-db.ts";
 import { signToken } from "./helpers/tokens.ts";
 
@@ -29,20 +29,8 @@ async function tenancyWorld(env: Record<string, string | undefined> = {}) {
     memberA: await token(USER_A, ACCOUNT_A, "member"),
     adminA: await token(ADMIN_A, ACCOUNT_A, "admin"),
     memberB: await token(USER_B, ACCOUNT_B, "member"),
-    async call(method: string, path: string, token: string, body?: unknown) {
-      const response = await fetch(`${world.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      const isJson = response.headers.get("content-type")?.startsWith("application/json");
-      return {
-        status: response.status,
-        headers: response.headers,
-        text,
-        json: isJson ? JSON.parse(text) : undefined,
-      };
+    call(method: string, path: string, token: string, body?: unknown) {
+      return callJson(method, `${world.url}${path}`, token, body);
     },
     async close() {
       await world.settle();

@@ -4,6 +4,7 @@
  * loopback port, trust auth. initdb refuses to run as root, so as root the
  * server runs as the `postgres` system user the package creates.
  */
+import { aptInstall, freePort } from "./system.ts";
 
 /** A running test server. */
 export interface TestPostgres {
@@ -55,13 +56,7 @@ async function postgresBin(): Promise<string> {
   const found = find();
   if (found) return found;
   console.error("PostgreSQL is not installed: installing Debian's postgresql package…");
-  const sudo = Deno.uid() === 0 ? [] : ["sudo"];
-  const apt = async (...args: string[]) => {
-    const [cmd, ...rest] = [...sudo, "apt-get", ...args];
-    await sh(cmd, rest);
-  };
-  await apt("update");
-  await apt("install", "-y", "--no-install-recommends", "postgresql");
+  await aptInstall("postgresql");
   const installed = find();
   if (!installed) {
     throw new Error(
@@ -69,13 +64,6 @@ async function postgresBin(): Promise<string> {
     );
   }
   return installed;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Starts a fresh server; `stop()` shuts it down and removes its files. */

@@ -4,6 +4,7 @@
  * persistence. `startTestUpstash` puts the Upstash REST bridge in front of it,
  * which is how tests reach it through `@upstash/redis`.
  */
+import { aptInstall, freePort } from "./system.ts";
 import { startUpstashBridge } from "../redis/bridge.ts";
 import { RespConnection } from "../redis/resp.ts";
 
@@ -27,18 +28,6 @@ export interface TestUpstash {
 
 const START_TIMEOUT_MS = 10_000;
 
-async function sh(command: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(command, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { DEBIAN_FRONTEND: "noninteractive" },
-  }).output();
-  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-  if (!out.success) throw new Error(`${command} ${args.join(" ")} failed:\n${text.slice(-2000)}`);
-  return text;
-}
-
 function findRedisServer(): string | undefined {
   const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean);
   for (const dir of [...dirs, "/usr/bin", "/usr/sbin"]) {
@@ -56,31 +45,12 @@ async function redisServerBinary(): Promise<string> {
   const found = findRedisServer();
   if (found) return found;
   console.error("redis-server is not installed: installing Debian's redis-server package…");
-  const sudo = Deno.uid() === 0 ? [] : ["sudo"];
-  const apt = async (...args: string[]) => {
-    const [cmd, ...rest] = [...sudo, "apt-get", ...args];
-    await sh(cmd, rest);
-  };
-  const install = () => apt("install", "-y", "--no-install-recommends", "redis-server");
-  try {
-    await install();
-  } catch {
-    // Usually stale or missing package lists: refresh them once (slow, so not by default).
-    await apt("update");
-    await install();
-  }
+  await aptInstall("redis-server");
   const installed = findRedisServer();
   if (!installed) {
     throw new Error("apt-get installed redis-server but no redis-server binary was found");
   }
   return installed;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {

@@ -59,3 +59,53 @@ export function collect(
   })();
   return { text: () => text, done };
 }
+
+/** A running `scripts/dev.ts` server. */
+export interface DevProcess {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** What it printed up to "Ready.". */
+  output: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the dev server in a fresh process with only `env` (plus what Deno
+ * needs), on a free port, and waits for its "Ready." line. `viaTask` runs it
+ * as a newcomer does, through `deno task dev`.
+ */
+export async function startDevProcess(
+  env: Record<string, string>,
+  options: { viaTask?: boolean } = {},
+): Promise<DevProcess> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: options.viaTask ? ["task", "dev"] : ["run", "--allow-all", "scripts/dev.ts"],
+    cwd: ROOT,
+    clearEnv: true,
+    env: { ...runtimeOnlyEnv(), ...env, DEV_PORT: String(port) },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
+  const deadline = Date.now() + 30_000;
+  while (!stdout.text().includes("Ready.")) {
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+      throw new Error(`dev server did not start:\n${stdout.text()}\n${stderr.text()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: stdout.text(),
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+    },
+  };
+}

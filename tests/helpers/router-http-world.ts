@@ -101,3 +101,34 @@ export async function routerHttpWorld(
     },
   };
 }
+
+/** A response read whole: status, headers, text, and the parsed body when it is JSON. */
+export interface JsonCall {
+  status: number;
+  headers: Headers;
+  text: string;
+  // deno-lint-ignore no-explicit-any
+  json: any;
+}
+
+/** Sends `method url` with a bearer `token` and an optional JSON `body`; reads the answer whole. */
+export async function callJson(
+  method: string,
+  url: string,
+  token: string,
+  body?: unknown,
+): Promise<JsonCall> {
+  const response = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const isJson = response.headers.get("content-type")?.startsWith("application/json");
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: isJson ? JSON.parse(text) : undefined,
+  };
+}

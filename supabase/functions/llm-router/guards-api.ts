@@ -7,11 +7,11 @@
  */
 import { z } from "zod";
 import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
-import { isUuid } from "../_shared/data/ids.ts";
 import { budgetRules } from "../_shared/data/guard-settings.ts";
 import { isTimeZone } from "../_shared/guards/budget-windows.ts";
 import { type AccountAccess, requireAdmin } from "./callers.ts";
 import type { RouterRequestContext } from "./context.ts";
+import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";
 import { requireDb } from "./world.ts";
 import { auditChange } from "./audit-change.ts";
@@ -34,19 +34,6 @@ const rateLimitBody = z.strictObject({
   burst: z.int().min(1).max(10_000_000),
   models: z.record(z.string().min(1).max(200), ceiling).optional(),
 });
-
-async function accountOf(
-  context: RouterRequestContext,
-): Promise<AccountAccess & { accountId: string }> {
-  const access = await context.access(context.query.get("accountId") ?? undefined);
-  if (!isUuid(access.accountId)) {
-    throw validationError(
-      "accountId",
-      "must be the account's UUID (from app_metadata.account_id or ?accountId=)",
-    );
-  }
-  return access as AccountAccess & { accountId: string };
-}
 
 /** `GET /budgets`: the account's budgets with each window's spend, holds and reset time. */
 export async function getBudgets(context: RouterRequestContext): Promise<Response> {

@@ -6,10 +6,10 @@
  */
 import { z } from "zod";
 import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
-import { isUuid } from "../_shared/data/ids.ts";
 import type { AgentPreferenceRecord } from "../_shared/data/preferences.ts";
 import type { AccountAccess } from "./callers.ts";
 import type { RouterRequestContext } from "./context.ts";
+import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";
 import { requireDb } from "./world.ts";
 import { auditChange } from "./audit-change.ts";
@@ -25,20 +25,6 @@ const preferenceBody = z.strictObject({
   fallbacks: z.array(z.string().min(1).max(200)).max(10).optional(),
   embeddingModel: z.string().min(1).max(200).nullable().optional(),
 });
-
-/** The account of an agent-preferences request: a UUID the caller may act for. */
-async function accountOf(
-  context: RouterRequestContext,
-): Promise<AccountAccess & { accountId: string }> {
-  const access = await context.access(context.query.get("accountId") ?? undefined);
-  if (!isUuid(access.accountId)) {
-    throw validationError(
-      "accountId",
-      "must be the account's UUID (from app_metadata.account_id or ?accountId=)",
-    );
-  }
-  return access as AccountAccess & { accountId: string };
-}
 
 function mayWrite(
   context: RouterRequestContext,

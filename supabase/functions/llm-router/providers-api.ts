@@ -9,6 +9,7 @@ import { isUuid } from "../_shared/data/ids.ts";
 import { validateProviderKey } from "../_shared/security/key-vault.ts";
 import { type AccountAccess, requireAdmin } from "./callers.ts";
 import type { RouterRequestContext } from "./context.ts";
+import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";
 import { requireDb } from "./world.ts";
 import { auditChange } from "./audit-change.ts";
@@ -45,14 +46,8 @@ export async function listProviders(context: RouterRequestContext): Promise<Resp
 async function keyTarget(
   context: RouterRequestContext,
 ): Promise<{ access: AccountAccess & { accountId: string }; provider: string }> {
-  const access = await context.access(context.query.get("accountId") ?? undefined);
+  const access = await accountOf(context);
   requireAdmin(access, "manage provider keys");
-  if (!isUuid(access.accountId)) {
-    throw validationError(
-      "accountId",
-      "must be the account's UUID (from app_metadata.account_id or ?accountId=)",
-    );
-  }
   const provider = context.params.name;
   if (!context.world.router.providers().some(({ spec }) => spec.name === provider)) {
     throw new HttpError(
@@ -61,7 +56,7 @@ async function keyTarget(
       `Unknown provider ${provider.slice(0, 64)}; GET /providers lists them`,
     );
   }
-  return { access: access as AccountAccess & { accountId: string }, provider };
+  return { access, provider };
 }
 
 /** `PUT /providers/:name/key`: stores the account's own key for a provider. */

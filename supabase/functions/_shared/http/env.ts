@@ -36,18 +36,7 @@ export function intSetting(
   bounds: { min: number; max: number },
   warnings: string[],
 ): number {
-  const raw = env(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    warnings.push(
-      `${name}=${
-        raw.slice(0, 20)
-      } is not an integer in [${bounds.min}, ${bounds.max}]; using ${fallback}`,
-    );
-    return fallback;
-  }
-  return value;
+  return boundedSetting(env, name, fallback, bounds, warnings, "an integer");
 }
 
 /** Parses a number setting within bounds (fractions allowed), or returns `fallback` with a warning. */
@@ -58,14 +47,27 @@ export function numberSetting(
   bounds: { min: number; max: number },
   warnings: string[],
 ): number {
+  return boundedSetting(env, name, fallback, bounds, warnings, "a number");
+}
+
+function boundedSetting(
+  env: EnvReader,
+  name: string,
+  fallback: number,
+  bounds: { min: number; max: number },
+  warnings: string[],
+  kind: "an integer" | "a number",
+): number {
   const raw = env(name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(value) || value < bounds.min || value > bounds.max) {
+  const valid = raw.trim() !== "" && Number.isFinite(value) &&
+    (kind === "a number" || Number.isInteger(value));
+  if (!valid || value < bounds.min || value > bounds.max) {
     warnings.push(
       `${name}=${
         raw.slice(0, 20)
-      } is not a number in [${bounds.min}, ${bounds.max}]; using ${fallback}`,
+      } is not ${kind} in [${bounds.min}, ${bounds.max}]; using ${fallback}`,
     );
     return fallback;
   }
