@@ -1,7 +1,7 @@
 /** The account an account-scoped API request (preferences, keys, budgets) acts for. */
 import { validationError } from "../_shared/http/errors.ts";
 import { isUuid } from "../_shared/data/ids.ts";
-import type { AccountAccess } from "./callers.ts";
+import type { AccountAccess } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 
 /** The caller's account (or `?accountId=`), which must be a UUID the caller may act for. */

@@ -8,13 +8,8 @@ import { readJsonObject } from "../_shared/http/body.ts";
 import { HttpError, jsonResponse } from "../_shared/http/errors.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import type { LLMRouter } from "../_shared/llm/router.ts";
-import {
-  accountAccess,
-  type AccountRole,
-  authenticateCaller,
-  type Memberships,
-} from "./callers.ts";
-import { isUuid } from "../_shared/data/ids.ts";
+import { accountAccess, authenticateCaller } from "../_shared/http/callers.ts";
+import { membershipsIn } from "../_shared/data/memberships.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { httpErrorFrom, withOpenAIErrors } from "./errors.ts";
 import { RequestReporter } from "./request-report.ts";
@@ -64,7 +59,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
         const body = request.method === "POST" || request.method === "PUT"
           ? await readJsonObject(request, current.maxBodyBytes)
           : {};
-        const memberships = current.db ? membershipsIn(current) : undefined;
+        const memberships = current.db ? membershipsIn(current.db) : undefined;
         const context: RouterRequestContext = {
           world: current,
           caller,
@@ -108,29 +103,6 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
       if (world) await (await world).close();
     },
   });
-}
-
-/** Memberships read from llm_account_members (a lookup failure counts as no membership). */
-function membershipsIn(world: RouterWorld): Memberships {
-  const db = world.db!;
-  return {
-    role: async (userId, accountId) => {
-      if (!isUuid(userId) || !isUuid(accountId)) return undefined;
-      const rows = await db.query<{ role: AccountRole }>(
-        "select role from llm_account_members where user_id = $1 and account_id = $2",
-        [userId, accountId],
-      ).catch(() => []);
-      return rows[0]?.role;
-    },
-    accounts: async (userId) => {
-      if (!isUuid(userId)) return [];
-      const rows = await db.query<{ account_id: string; role: AccountRole }>(
-        "select account_id, role from llm_account_members where user_id = $1 order by created_at",
-        [userId],
-      ).catch(() => []);
-      return rows.map((row) => ({ accountId: row.account_id, role: row.role }));
-    },
-  };
 }
 
 /**

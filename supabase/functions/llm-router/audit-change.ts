@@ -1,6 +1,6 @@
 /** Audit rows for administrative changes made through the API, written off the hot path. */
 import type { AuditEvent } from "../_shared/data/audit.ts";
-import type { AccountAccess } from "./callers.ts";
+import type { AccountAccess } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 
 /** Records who changed what (`action` on `target`) in the account of `access`. */

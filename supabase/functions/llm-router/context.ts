@@ -1,7 +1,7 @@
 /** What a llm-router route handler gets for one request. */
 import type { Logger } from "../_shared/http/log.ts";
 import type { LLMRouter } from "../_shared/llm/router.ts";
-import type { AccountAccess, Caller } from "./callers.ts";
+import type { AccountAccess, Caller } from "../_shared/http/callers.ts";
 import type { ReportBase, RequestReporter } from "./request-report.ts";
 import type { RouterWorld } from "./world.ts";
 

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { budgetRules } from "../_shared/data/guard-settings.ts";
 import { isTimeZone } from "../_shared/guards/budget-windows.ts";
-import { type AccountAccess, requireAdmin } from "./callers.ts";
+import { type AccountAccess, requireAdmin } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import type { AgentPreferenceRecord } from "../_shared/data/preferences.ts";
-import type { AccountAccess } from "./callers.ts";
+import type { AccountAccess } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { isUuid } from "../_shared/data/ids.ts";
 import { validateProviderKey } from "../_shared/security/key-vault.ts";
-import { type AccountAccess, requireAdmin } from "./callers.ts";
+import { type AccountAccess, requireAdmin } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";

@@ -29,7 +29,7 @@ import { KeyVault } from "../_shared/security/key-vault.ts";
 import { JwtVerifier, supabaseJwtVerifierOptions } from "../_shared/security/jwt-verifier.ts";
 import { verifiedClaims } from "../_shared/http/auth.ts";
 import { HttpError } from "../_shared/http/errors.ts";
-import type { CallerCredentials } from "./callers.ts";
+import type { CallerCredentials } from "../_shared/http/callers.ts";
 
 /** What tests and the dev server may inject instead of building from env. */
 export interface WorldDeps {

@@ -1,13 +1,13 @@
 /**
- * Who is calling llm-router and for which account: a signed-in user (account
+ * Who is calling llm-router (and llm-metrics) and for which account: a signed-in user (account
  * and role from the JWT's app_metadata, or from llm_account_members), server
  * code with the service key, or the database's job trigger with the job
  * secret. Acting for another account needs the service role or an
  * owner/admin membership of that account.
  */
-import { bearerToken } from "../_shared/http/auth.ts";
-import { HttpError } from "../_shared/http/errors.ts";
-import type { JwtClaims } from "../_shared/security/jwt-hs256.ts";
+import { bearerToken } from "./auth.ts";
+import { HttpError } from "./errors.ts";
+import type { JwtClaims } from "../security/jwt-hs256.ts";
 
 /** An account role, as in app_metadata.role and llm_account_members.role. */
 export type AccountRole = "member" | "admin" | "owner";
