@@ -12,8 +12,9 @@
  */
 import { handler as aiChatDirect } from "../supabase/functions/ai-chat-direct/index.ts";
 import { handler as aiWalkthroughDirect } from "../supabase/functions/ai-walkthrough-direct/index.ts";
-import { handler as llmHealth } from "../supabase/functions/llm-health/index.ts";
-import { handler as llmMetrics } from "../supabase/functions/llm-metrics/index.ts";
+import { createHealthApp } from "../supabase/functions/llm-health/app.ts";
+import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
+import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
 import { createRouterApp } from "../supabase/functions/llm-router/app.ts";
 import { processEnv } from "../supabase/functions/_shared/http/env.ts";
 import { jsonLogger } from "../supabase/functions/_shared/http/log.ts";
@@ -87,12 +88,15 @@ async function main(): Promise<void> {
     providers = configuredProviders(env);
   }
 
+  // Without Redis, the functions of this one process share one in-memory store, as
+  // isolates sharing Upstash would: llm-metrics reads what llm-router counted.
+  const store = env("UPSTASH_REDIS_REST_URL") ? undefined : new MemoryStateStore();
   const functions: Record<string, Handler> = {
     "ai-chat-direct": aiChatDirect,
     "ai-walkthrough-direct": aiWalkthroughDirect,
-    "llm-router": createRouterApp({ env, log: jsonLogger("llm-router"), db: database }),
-    "llm-health": llmHealth,
-    "llm-metrics": llmMetrics,
+    "llm-router": createRouterApp({ env, log: jsonLogger("llm-router"), db: database, store }),
+    "llm-health": createHealthApp({ env, log: jsonLogger("llm-health"), db: database, store }),
+    "llm-metrics": createMetricsApp({ env, log: jsonLogger("llm-metrics"), db: database, store }),
   };
   let server: Deno.HttpServer;
   try {
@@ -145,6 +149,11 @@ async function main(): Promise<void> {
       `    -H "Authorization: Bearer ${keys.userToken}" \\`,
       `    -H "Content-Type: application/json" \\`,
       `    -d '{"prompt":"Hello!","useCase":"general"}'`,
+      "",
+      "What it is doing and costing (admins), and whether the providers answer:",
+      `  curl ${apiUrl}/functions/v1/llm-metrics -H "Authorization: Bearer ${keys.adminToken}"`,
+      `  curl "${apiUrl}/functions/v1/llm-metrics?format=prometheus" -H "Authorization: Bearer ${keys.adminToken}"`,
+      `  curl ${apiUrl}/functions/v1/llm-health/providers`,
     );
   } else {
     lines.push(

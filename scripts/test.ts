@@ -5,11 +5,14 @@
  *      loopback port in a temp dir (installed from Debian's packages first if
  *      missing), Redis behind the Upstash REST bridge (scripts/redis/bridge.ts);
  *   3. `deno test` over tests/, with TEST_DATABASE_URL, TEST_UPSTASH_URL and
- *      TEST_UPSTASH_TOKEN pointing at them;
- *   4. the servers stopped and their files removed, whatever happened.
+ *      TEST_UPSTASH_TOKEN pointing at them, and TEST_LOG_FILE collecting every
+ *      log line the functions write;
+ *   4. those log lines scanned for secrets (any found fails the run);
+ *   5. the servers stopped and their files removed, whatever happened.
  * Extra arguments go to `deno test` (e.g. `--filter jobs`).
  */
 import { startPostgres } from "./test/postgres.ts";
+import { scanSuiteLogs } from "./test/log-scan.ts";
 import { startTestUpstash, type TestUpstash } from "./test/redis.ts";
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<number> {
@@ -28,6 +31,7 @@ for (const check of [["lint"], ["fmt", "--check"]]) {
 }
 
 const postgres = await startPostgres();
+const logFile = await Deno.makeTempFile({ prefix: "llm-gateway-test-logs-" });
 let upstash: TestUpstash | undefined;
 let code = 1;
 try {
@@ -36,9 +40,13 @@ try {
     TEST_DATABASE_URL: postgres.url,
     TEST_UPSTASH_URL: upstash.url,
     TEST_UPSTASH_TOKEN: upstash.token,
+    TEST_LOG_FILE: logFile,
   });
+  // Every log line the suite's functions wrote, scanned for secrets once all tests ran.
+  if ((await scanSuiteLogs(logFile, "tests")).length > 0 && code === 0) code = 1;
 } finally {
   await upstash?.stop();
   await postgres.stop();
+  await Deno.remove(logFile).catch(() => {});
 }
 Deno.exit(code);

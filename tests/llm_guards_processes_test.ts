@@ -135,6 +135,23 @@ Deno.test({
         assert.equal(answer.headers.get("x-llm-attempts"), "1", "B never tried the open circuit");
         assert.equal(failing(), 2);
       });
+
+      await t.step("one set of metrics: llm-metrics on A counts B's requests too", async () => {
+        // 8 + 2 + 3 chat requests above, served by both processes; each flushes within a second.
+        const deadline = Date.now() + 10_000;
+        let body;
+        while (true) {
+          const response = await fetch(a.url.replace("/llm-router", "/llm-metrics"), {
+            headers: { authorization: `Bearer ${SERVICE_KEY}` },
+          });
+          body = await response.json();
+          if (body.aggregated?.requests === 13 || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(body.aggregated.requests, 13);
+        assert.deepEqual(body.aggregated.rejections, { rateLimit: 4, budget: 1 });
+        assert.ok(body.circuits.some((c: { state: string }) => c.state === "OPEN"));
+      });
     } finally {
       await Promise.all([a.stop(), b.stop()]);
       await redis.close();

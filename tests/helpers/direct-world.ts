@@ -7,7 +7,7 @@ import {
   DirectFunctionSpec,
 } from "../../supabase/functions/_shared/direct/handler.ts";
 import { mapEnv } from "../../supabase/functions/_shared/http/env.ts";
-import { jsonLogger } from "../../supabase/functions/_shared/http/log.ts";
+import { testLogger } from "./logs.ts";
 import { chatDirectSpec } from "../../supabase/functions/ai-chat-direct/index.ts";
 import { MockProvider, startMockProvider } from "../../scripts/mock-provider.ts";
 import { DEV_JWT_SECRET, signToken } from "./tokens.ts";
@@ -43,7 +43,7 @@ export async function directWorld(
       SUPABASE_JWT_SECRET: DEV_JWT_SECRET,
       ...options.env,
     }),
-    log: jsonLogger(spec.name, (_level, line) => logs.push(line)),
+    log: testLogger(spec.name, logs),
     sleep: (ms) => {
       sleeps.push(ms);
       return Promise.resolve();

@@ -1,4 +1,5 @@
 /** Starting Deno subprocesses for tests that need a fresh process. */
+import { keepSuiteLogs } from "./logs.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -106,6 +107,7 @@ export async function startDevProcess(
       child.kill("SIGTERM");
       await child.status;
       await Promise.all([stdout.done, stderr.done]);
+      keepSuiteLogs(stderr.text() + stdout.text());
     },
   };
 }

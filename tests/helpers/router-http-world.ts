@@ -8,11 +8,12 @@ import {
   type CatalogModel,
 } from "../../supabase/functions/_shared/llm/catalog.ts";
 import { mapEnv } from "../../supabase/functions/_shared/http/env.ts";
-import { jsonLogger } from "../../supabase/functions/_shared/http/log.ts";
+import { testLogger } from "./logs.ts";
 import { createRouterApp, type RouterApp } from "../../supabase/functions/llm-router/app.ts";
 import { type MockProvider, startMockProvider } from "../../scripts/mock-provider.ts";
 import { serveOnLoopback } from "./direct-world.ts";
 import type { Db } from "../../supabase/functions/_shared/store/db.ts";
+import type { StateStore } from "../../supabase/functions/_shared/store/state-store.ts";
 import { DEV_JWT_SECRET, signToken } from "./tokens.ts";
 
 /** The service-role key the world accepts. */
@@ -43,13 +44,14 @@ export function faultyModel(base: string, fault: string): CatalogModel {
 /** Starts the world; `env` is merged over keys and URLs that point at the mock; `db` is the database to use. */
 export async function routerHttpWorld(
   env: Record<string, string | undefined> = {},
-  options: { db?: Db } = {},
+  options: { db?: Db; store?: StateStore } = {},
 ): Promise<RouterHttpWorld> {
   const mock = await startMockProvider();
   const logs: string[] = [];
   const background: Promise<unknown>[] = [];
   const handler = createRouterApp({
     db: options.db,
+    store: options.store,
     waitUntil: (work) => background.push(work.catch(() => {})),
     env: mapEnv({
       OPENAI_API_KEY: "sk-test-router-openai",
@@ -64,7 +66,7 @@ export async function routerHttpWorld(
       LLM_RETRY_MAX_MS: "5",
       ...env,
     }),
-    log: jsonLogger("llm-router", (_level, line) => logs.push(line)),
+    log: testLogger("llm-router", logs),
   });
   const server = serveOnLoopback(handler);
   const url = `${server.url}/functions/v1/llm-router`;

@@ -21,7 +21,7 @@ export type RouterAppDeps = WorldDeps;
 
 /** The llm-router handler, with a way to write out queued work (tests, shutdown). */
 export type RouterApp = ((request: Request) => Promise<Response>) & {
-  /** Writes queued audit events now; the world keeps running. */
+  /** Writes queued audit events and metrics now; the world keeps running. */
   flush(): Promise<void>;
   /** Writes queued work and stops the world's timers. */
   close(): Promise<void>;
@@ -78,6 +78,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
               log: deps.log,
               usage: current.usage,
               audit: current.auditQueue,
+              metrics: current.metrics,
               waitUntil: current.waitUntil,
             }, {
               requestId,
@@ -97,7 +98,9 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
   });
   return Object.assign(handler, {
     flush: async () => {
-      if (world) await (await world).auditQueue?.flush();
+      if (!world) return;
+      const current = await world;
+      await Promise.all([current.auditQueue?.flush(), current.metrics.flush()]);
     },
     close: async () => {
       if (world) await (await world).close();

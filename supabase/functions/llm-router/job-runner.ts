@@ -62,6 +62,7 @@ async function runJob(
     log,
     usage: world.usage,
     audit: world.auditQueue,
+    metrics: world.metrics,
     waitUntil: world.waitUntil,
   }, {
     requestId: `job:${job.id}`,

@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../_shared/http/log.ts";
 import type { AuditQueue } from "../_shared/data/audit-queue.ts";
+import type { MetricsRecorder } from "../_shared/metrics/recorder.ts";
 import type { UsageRecord, UsageRecorder } from "../_shared/data/usage.ts";
 import type { LLMError } from "../_shared/llm/errors.ts";
 import type { RoutedStream, RouteOutcome } from "../_shared/llm/router.ts";
@@ -29,6 +30,7 @@ export interface ReportSinks {
   log: Logger;
   usage?: UsageRecorder;
   audit?: AuditQueue;
+  metrics?: MetricsRecorder;
   waitUntil: (work: Promise<unknown>) => void;
 }
 
@@ -92,9 +94,27 @@ export class RequestReporter {
       attempts: Number(error.details.attempts ?? 1),
       fallbackIndex: 0,
     };
+    const atTheDoor = error.code === "RATE_LIMIT_EXCEEDED" && error.model === undefined &&
+      !error.fallback;
+    this.sinks.metrics?.record({
+      provider: error.provider,
+      model: error.model,
+      useCase: this.base.useCase,
+      outcome: row.status,
+      errorCode: error.code,
+      latencyMs: performance.now() - this.started,
+      inputTokens: 0,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      costUsd: 0,
+      attempts: error.code === "PAYMENT_REQUIRED" || atTheDoor ? 0 : row.attempts,
+      fallbackIndex: 0,
+      cached: false,
+      rejected: atTheDoor ? "rate_limit" : error.code === "PAYMENT_REQUIRED" ? "budget" : undefined,
+    });
     // Refused at the door by the caller's own rate limit: a flood must not become a flood of
     // database writes, so only the (bounded, batched) audit queue hears of it.
-    if (error.code === "RATE_LIMIT_EXCEEDED" && error.model === undefined && !error.fallback) {
+    if (atTheDoor) {
       this.#audit(row);
       return;
     }
@@ -125,6 +145,27 @@ export class RequestReporter {
       cachedInputTokens: usage?.cachedInputTokens,
       costUsd: outcome.costUsd,
       cached: outcome.cached || undefined,
+    });
+    const latencyMs = performance.now() - this.started;
+    // A stream's own time ends at its first event; a JSON answer's at the end.
+    const gatewayMs = (outcome.streamed ? outcome.firstEventMs ?? latencyMs : latencyMs) -
+      route.upstreamMs - route.waitedMs;
+    this.sinks.metrics?.record({
+      provider: route.provider,
+      model: route.model,
+      useCase: route.useCase,
+      outcome: outcome.status,
+      errorCode: outcome.errorCode,
+      latencyMs,
+      firstTokenMs: outcome.streamed ? outcome.firstEventMs : undefined,
+      overheadMs: gatewayMs,
+      inputTokens: usage?.inputTokens ?? 0,
+      outputTokens: usage?.outputTokens ?? 0,
+      cachedInputTokens: usage?.cachedInputTokens ?? 0,
+      costUsd: outcome.costUsd ?? 0,
+      attempts: route.attempts,
+      fallbackIndex: route.fallbackIndex,
+      cached: outcome.cached ?? false,
     });
     this.#record({
       provider: route.provider,

@@ -25,9 +25,12 @@ import {
   guardSettingsFromEnv,
 } from "../_shared/guards/settings-from-env.ts";
 import { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
+import { MetricsRecorder } from "../_shared/metrics/recorder.ts";
+import { logStartupSummary } from "../_shared/health/startup-summary.ts";
+import { maskKey } from "../_shared/security/redact.ts";
+import { USE_CASES } from "../_shared/llm/catalog.ts";
 import { KeyVault } from "../_shared/security/key-vault.ts";
-import { JwtVerifier, supabaseJwtVerifierOptions } from "../_shared/security/jwt-verifier.ts";
-import { verifiedClaims } from "../_shared/http/auth.ts";
+import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts";
 import { HttpError } from "../_shared/http/errors.ts";
 import type { CallerCredentials } from "../_shared/http/callers.ts";
 
@@ -59,6 +62,8 @@ export interface RouterWorld {
   responseCache?: ResponseCache;
   /** Request and budget-alert audit events, written in batches. */
   auditQueue?: AuditQueue;
+  /** Request counters, flushed to the store in batches for llm-metrics. */
+  metrics: MetricsRecorder;
   db?: Db;
   preferences?: PreferenceRepository;
   keys?: ProviderKeyRepository;
@@ -123,21 +128,11 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     }
   }
 
-  const jwt = supabaseJwtVerifierOptions(env, warnings);
-  const verifier = jwt.configured
-    ? new JwtVerifier({
-      ...jwt.options,
-      now,
-      ...(deps.routerDeps?.fetch ? { fetch: deps.routerDeps.fetch } : {}),
-    })
-    : undefined;
-  const credentials: CallerCredentials = {
-    verifyToken: verifier ? (token) => verifiedClaims(verifier, token, "llm-router") : undefined,
-    serverKeys: [env("SUPABASE_SERVICE_ROLE_KEY"), ...(env("LLM_SERVICE_KEYS")?.split(",") ?? [])]
-      .map((key) => key?.trim())
-      .filter((key): key is string => !!key),
-    jobSecret: env("LLM_JOB_SECRET"),
-  };
+  const credentials = callerCredentialsFromEnv(env, {
+    realm: "llm-router",
+    now,
+    fetch: deps.routerDeps?.fetch,
+  }, warnings);
 
   const runtimeWaitUntil = deps.waitUntil ?? edgeRuntimeWaitUntil();
   const waitUntil = runtimeWaitUntil ?? ((work: Promise<unknown>) => {
@@ -158,7 +153,23 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
         }),
     })
     : undefined;
-  const stopShutdownFlush = auditQueue ? flushOnShutdown(auditQueue) : () => {};
+  const metrics = new MetricsRecorder(store, {
+    providers: new Set(router.providers().map(({ spec }) => spec.name)),
+    models: new Set(router.catalog.all().map((model) => model.id)),
+    useCases: new Set<string>(USE_CASES),
+  }, {
+    waitUntil,
+    now,
+    onWriteError: (error) =>
+      log.warn("metrics_write_failed", {
+        detail: error instanceof Error ? error.message : String(error),
+      }),
+  });
+  const stopShutdownFlush = flushOnShutdown({
+    close: async () => {
+      await Promise.all([auditQueue?.close(), metrics.close()]);
+    },
+  });
   const guardEnv = guardSettingsFromEnv(env, warnings);
   const guardSettings = db ? new GuardSettingsRepository(db, store, cacheTtlMs) : undefined;
   const guards = new GatewayGuards({
@@ -190,12 +201,22 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   });
 
   for (const warning of warnings) log.warn("config_warning", { detail: warning });
-  log.info("router_ready", {
+  logStartupSummary(log, "router_ready", {
     providers: router.availableProviders().join(",") || "none",
+    // Masked: enough to tell which key is deployed, never enough to use it.
+    keys: router.providers().filter((p) => p.hasKey && p.spec.requiresKey)
+      .map((p) => `${p.spec.name}=${maskKey(env(p.spec.keyEnv))}`).join(",") || "none",
     database: db ? (deps.db ? "injected" : "postgres") : "none",
     byok: typeof vault === "string" ? "off" : `on (${vault.activeVersion})`,
     store: store.kind,
-  });
+    userTokens: credentials.verifyToken ? "verified" : "not accepted",
+    rateLimit: guardEnv.policy.defaultRate
+      ? `${guardEnv.policy.defaultRate.refillPerSecond}/s burst ${guardEnv.policy.defaultRate.capacity}`
+      : "off",
+  }, {
+    databaseCheck: db ? () => db.query("select 1") : undefined,
+    storeCheck: store.kind === "upstash" ? () => store.get("health:ping") : undefined,
+  }, waitUntil);
   return {
     router,
     credentials,
@@ -215,6 +236,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
       ? new ResponseCache(store, guardEnv.responseCacheTtlMs)
       : undefined,
     auditQueue,
+    metrics,
     db,
     preferences,
     keys: db ? new ProviderKeyRepository(db, store, cacheTtlMs) : undefined,
@@ -228,7 +250,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     background: runtimeWaitUntil !== undefined,
     close: async () => {
       stopShutdownFlush();
-      await auditQueue?.close();
+      await Promise.all([auditQueue?.close(), metrics.close()]);
     },
   };
 }

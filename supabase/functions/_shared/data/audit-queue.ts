@@ -6,12 +6,9 @@
  * dropped and counted rather than growing an isolate's memory without limit.
  */
 import type { AuditEvent } from "./audit.ts";
+import { type QueueTimers, unrefTimers } from "../http/background-timers.ts";
 
-/** Schedules the delayed flush; injectable so tests control time. */
-export interface QueueTimers {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
+export type { QueueTimers };
 
 /** How an AuditQueue batches, bounds and reports. */
 export interface AuditQueueOptions {
@@ -41,22 +38,6 @@ export interface AuditQueueStats {
   inFlight: boolean;
 }
 
-const defaultTimers: QueueTimers = {
-  set(fn, ms) {
-    const handle: unknown = setTimeout(fn, ms);
-    // An idle queue must never keep a process (a script, a test, an isolate) alive.
-    // Recent Deno and Node return a timer object with unref(); older runtimes a
-    // numeric id for Deno.unrefTimer.
-    const timer = handle as { unref?: () => void };
-    if (typeof timer.unref === "function") timer.unref();
-    else if (typeof handle === "number") {
-      (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno?.unrefTimer?.(handle);
-    }
-    return handle;
-  },
-  clear: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
-};
-
 /** A bounded queue of audit events written in batches by `write`. */
 export class AuditQueue {
   readonly #write: (events: AuditEvent[]) => Promise<void>;
@@ -79,7 +60,7 @@ export class AuditQueue {
     this.#flushIntervalMs = options.flushIntervalMs ?? 5000;
     this.#capacity = Math.max(1, options.capacity ?? 1000);
     this.#onWriteError = options.onWriteError;
-    this.#timers = options.timers ?? defaultTimers;
+    this.#timers = options.timers ?? unrefTimers;
   }
 
   /**
@@ -187,13 +168,14 @@ export class AuditQueue {
 }
 
 /**
- * Flushes `queue` when the runtime is about to stop: Supabase's edge runtime
+ * Flushes `queue` (the audit queue, or anything else that writes in the
+ * background and can `close()`) when the runtime is about to stop: Supabase's edge runtime
  * dispatches `beforeunload` before it shuts an isolate down, and the write is
  * handed to `EdgeRuntime.waitUntil` (when present) so the isolate lives until
  * it is done. Returns a function that removes the listener.
  */
 export function flushOnShutdown(
-  queue: AuditQueue,
+  queue: { close(): Promise<void> },
   target: EventTarget = globalThis,
 ): () => void {
   const onBeforeUnload = () => {

@@ -12,6 +12,7 @@ import { EnvReader } from "../http/env.ts";
 import { Logger } from "../http/log.ts";
 import { SSE_HEADERS } from "../http/sse.ts";
 import { JwtVerifier } from "../security/jwt-verifier.ts";
+import { maskKey } from "../security/redact.ts";
 import { DirectConfig, DirectConfigResult, readDirectConfig } from "./config.ts";
 import { DirectChatInput, parseDirectChatInput } from "./chat-input.ts";
 import { ServingPath, servingPathFor } from "./rollout.ts";
@@ -70,6 +71,19 @@ export function createDirectHandler<Extra>(
       }
       if (!configResult.ok) {
         deps.log.error("config_missing", { missing: configResult.missing.join(",") });
+      } else {
+        const config = configResult.config;
+        // Once per isolate: what this function will do, the key masked.
+        deps.log.info("function_ready", {
+          model: config.model,
+          openaiKey: maskKey(config.openaiApiKey),
+          openaiBaseUrl: new URL(config.openaiBaseUrl).origin,
+          userTokens: [config.jwt.hs256Secret ? "hs256" : "", config.jwt.jwksUrl ? "jwks" : ""]
+            .filter(Boolean).join("+") || "none",
+          router: config.rollout.enabled
+            ? `${config.rollout.percent}% to ${config.routerModel}`
+            : "off",
+        });
       }
     }
     return configResult;

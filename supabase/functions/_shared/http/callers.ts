@@ -8,6 +8,7 @@
 import { bearerToken } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 import type { JwtClaims } from "../security/jwt-hs256.ts";
+import { sameSecret } from "../security/same-secret.ts";
 
 /** An account role, as in app_metadata.role and llm_account_members.role. */
 export type AccountRole = "member" | "admin" | "owner";
@@ -140,16 +141,4 @@ export function requireAdmin(access: AccountAccess, what: string): void {
 
 function unauthorized(code: string, message: string): HttpError {
   return new HttpError(401, code, message, {}, { "www-authenticate": 'Bearer realm="llm-router"' });
-}
-
-/** Compares secrets in constant time (via their SHA-256), so timing reveals nothing. */
-async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all(
-    [a, b].map((s) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(s))),
-  );
-  const left = new Uint8Array(x);
-  const right = new Uint8Array(y);
-  let diff = 0;
-  for (let i = 0; i < left.length; i++) diff |= left[i] ^ right[i];
-  return diff === 0;
 }

@@ -219,6 +219,52 @@ export class LLMRouter {
     ) => spec.name);
   }
 
+  /**
+   * Pings `provider` once: its cheapest chat model (input + output price), one
+   * "ping", one output token, through the adapter directly. No retries, no
+   * fallback and no breaker writes, so a health check never moves a circuit
+   * that real traffic relies on. Throws the adapter's `LLMError` on failure,
+   * `NO_PROVIDER` when the provider is unknown, keyless or has no chat model.
+   */
+  async probe(
+    provider: string,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<{ model: string; latencyMs: number }> {
+    const spec = this.#providers.get(provider);
+    if (!spec || this.#keyFor(spec) === undefined) {
+      throw new LLMError("NO_PROVIDER", `${provider} is not configured or has no API key`, {
+        provider,
+      });
+    }
+    const model = this.#cheapestChatModel(provider);
+    if (!model) {
+      throw new LLMError("NO_PROVIDER", `${provider} has no chat model in the catalog`, {
+        provider,
+      });
+    }
+    // Wall time, not the injected clock: a test's frozen clock must not hide a slow provider.
+    const started = performance.now();
+    try {
+      await this.#adapter(spec).chat(
+        { messages: [{ role: "user", content: "ping" }], maxTokens: 1, model: model.id },
+        { model: model.id, signal },
+      );
+    } catch (error) {
+      throw asLLMError(error, { provider, model: model.id });
+    }
+    return { model: model.id, latencyMs: Math.round(performance.now() - started) };
+  }
+
+  #cheapestChatModel(provider: string): CatalogModel | undefined {
+    let cheapest: CatalogModel | undefined;
+    for (const model of this.catalog.all()) {
+      if (model.provider !== provider || !model.capabilities.chat) continue;
+      const price = model.prices.input + model.prices.output;
+      if (!cheapest || price < cheapest.prices.input + cheapest.prices.output) cheapest = model;
+    }
+    return cheapest;
+  }
+
   /** Every target that would be tried for `request`, in order, and why others were skipped. */
   async plan(
     request: RouteRequest,

@@ -1,0 +1,122 @@
+/**
+ * One request as metrics see it, and the counter fields it adds to its
+ * series. A series is (provider, model, use case); every label comes from a
+ * closed set (configured providers, catalog models, use cases, error codes),
+ * so a caller cannot grow the number of series by sending odd values.
+ */
+import { LLM_ERROR_STATUS } from "../llm/errors.ts";
+import { bucketIndex } from "./buckets.ts";
+
+/** What one request contributes. */
+export interface RequestSample {
+  provider?: string;
+  model?: string;
+  useCase?: string;
+  outcome: "ok" | "error" | "aborted";
+  errorCode?: string;
+  latencyMs: number;
+  /** Streams: time to the first event. */
+  firstTokenMs?: number;
+  /** Time spent in the gateway itself (provider time and backoff excluded). */
+  overheadMs?: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number;
+  /** Provider calls made (retries and fallbacks included). */
+  attempts: number;
+  /** 0 when the first target served. */
+  fallbackIndex: number;
+  /** Served from the response cache. */
+  cached: boolean;
+  /** Refused by a guard before any provider call. */
+  rejected?: "rate_limit" | "budget";
+}
+
+/** The labels of a series. */
+export interface SeriesLabels {
+  provider: string;
+  model: string;
+  useCase: string;
+}
+
+/** The closed sets labels are drawn from; anything else is `other` (absent: `none`). */
+export interface LabelVocabulary {
+  providers: ReadonlySet<string>;
+  models: ReadonlySet<string>;
+  useCases: ReadonlySet<string>;
+}
+
+const bounded = (value: string | undefined, known: ReadonlySet<string>) =>
+  value === undefined ? "none" : known.has(value) ? value : "other";
+
+/** The series `sample` belongs to. */
+export function labelsOf(sample: RequestSample, vocabulary: LabelVocabulary): SeriesLabels {
+  return {
+    provider: bounded(sample.provider, vocabulary.providers),
+    model: bounded(sample.model, vocabulary.models),
+    useCase: bounded(sample.useCase, vocabulary.useCases),
+  };
+}
+
+/** The series key in the store: labels joined (none of them can hold a `|`). */
+export function seriesKey(labels: SeriesLabels): string {
+  return `${labels.provider}|${labels.model}|${labels.useCase}`;
+}
+
+/** The labels back from a series key. */
+export function labelsFromKey(key: string): SeriesLabels {
+  const [provider = "none", model = "none", useCase = "none"] = key.split("|");
+  return { provider, model, useCase };
+}
+
+/** Cost is counted in whole nano-dollars so that isolates' sums add exactly. */
+const NANO = 1_000_000_000;
+/** Durations are summed in whole microseconds for the same reason. */
+const MICRO = 1_000;
+
+/** Error codes that may become a label; others count as OTHER. */
+const ERROR_CODES = new Set<string>([
+  ...Object.keys(LLM_ERROR_STATUS),
+  "VALIDATION_ERROR",
+  "INTERNAL",
+]);
+
+/** The counter increments `sample` adds to its series. */
+export function fieldsOf(sample: RequestSample): Record<string, number> {
+  const fields: Record<string, number> = { requests: 1 };
+  const add = (name: string, amount: number) => {
+    if (amount !== 0) fields[name] = (fields[name] ?? 0) + amount;
+  };
+  add(sample.outcome, 1);
+  if (sample.outcome !== "ok") {
+    const code = sample.errorCode && ERROR_CODES.has(sample.errorCode) ? sample.errorCode : "OTHER";
+    add(`err:${code}`, 1);
+  }
+  add(`lat:${bucketIndex(sample.latencyMs)}`, 1);
+  add("lat_sum_us", Math.round(sample.latencyMs * MICRO));
+  if (sample.firstTokenMs !== undefined) {
+    add(`ttft:${bucketIndex(sample.firstTokenMs)}`, 1);
+    add("ttft_sum_us", Math.round(sample.firstTokenMs * MICRO));
+    add("ttft_count", 1);
+  }
+  if (sample.overheadMs !== undefined) {
+    const overhead = Math.max(0, sample.overheadMs);
+    add(`ovh:${bucketIndex(overhead)}`, 1);
+    add("ovh_sum_us", Math.round(overhead * MICRO));
+    add("ovh_count", 1);
+  }
+  add("tok_in", sample.inputTokens);
+  add("tok_out", sample.outputTokens);
+  add("tok_cached", sample.cachedInputTokens);
+  add("cost_nano", Math.round(sample.costUsd * NANO));
+  // Calls beyond one per target tried are retries; a served fallback counts once.
+  add("retries", Math.max(0, sample.attempts - 1 - sample.fallbackIndex));
+  if (sample.fallbackIndex > 0) add("fallbacks", 1);
+  if (sample.cached) add("cache_hits", 1);
+  if (sample.rejected) add(`rej:${sample.rejected}`, 1);
+  return fields;
+}
+
+/** Converts the stored integer units back: nano-dollars to dollars, µs to ms. */
+export const UNITS = { usd: (nano: number) => nano / NANO, ms: (us: number) => us / MICRO };

@@ -1,0 +1,70 @@
+/**
+ * The llm-health handler. Liveness (`/`, `/health`, `/live`) touches nothing;
+ * `/ready` checks the database and the store; `/providers` reports every
+ * configured provider from the shared check results (checking when they are
+ * stale); `POST /check` runs the checks now, for the scheduler. The world
+ * behind the last three is built on the first request that needs it.
+ */
+import { createFunctionApp, methodNotAllowed, notFound } from "../_shared/http/app.ts";
+import { jsonResponse } from "../_shared/http/errors.ts";
+import { checkReadiness } from "../_shared/health/readiness.ts";
+import { requireScheduler } from "./check-auth.ts";
+import { buildHealthWorld, type HealthAppDeps, type HealthWorld } from "./world.ts";
+
+export type { HealthAppDeps } from "./world.ts";
+
+const LIVENESS_PATHS = new Set(["/", "/health", "/live"]);
+
+/** Builds the llm-health request handler. Reads no env until the first request. */
+export function createHealthApp(deps: HealthAppDeps): (request: Request) => Promise<Response> {
+  const now = deps.now ?? Date.now;
+  let world: Promise<HealthWorld> | undefined;
+  const currentWorld = () =>
+    world ??= buildHealthWorld(deps).catch((error) => {
+      // A failed build is retried by the next request, not cached for the isolate's life.
+      world = undefined;
+      throw error;
+    });
+
+  return createFunctionApp({
+    name: "llm-health",
+    env: deps.env,
+    log: deps.log,
+    route: async ({ request, path }) => {
+      const method = request.method;
+      if (LIVENESS_PATHS.has(path)) {
+        if (method !== "GET" && method !== "HEAD") throw methodNotAllowed("GET, HEAD, OPTIONS");
+        return jsonResponse({
+          status: "ok",
+          function: "llm-health",
+          timestamp: new Date(now()).toISOString(),
+        });
+      }
+      if (path === "/ready") {
+        if (method !== "GET") throw methodNotAllowed("GET, OPTIONS");
+        const { db, store, readyTimeoutMs } = await currentWorld();
+        const readiness = await checkReadiness({ db, store, timeoutMs: readyTimeoutMs });
+        return jsonResponse(
+          readiness.ready
+            ? { status: "ready", checks: readiness.checks }
+            : { status: "not_ready", failed: readiness.failed, checks: readiness.checks },
+          readiness.ready ? 200 : 503,
+        );
+      }
+      if (path === "/providers") {
+        if (method !== "GET") throw methodNotAllowed("GET, OPTIONS");
+        const refresh = /^(1|true)$/.test(new URL(request.url).searchParams.get("refresh") ?? "");
+        const summary = await (await currentWorld()).checks.summary(refresh);
+        return jsonResponse(summary, summary.status === "healthy" ? 200 : 503);
+      }
+      if (path === "/check") {
+        if (method !== "POST") throw methodNotAllowed("POST, OPTIONS");
+        const current = await currentWorld();
+        await requireScheduler(request, current.credentials);
+        // 200 means the check ran; how the providers are doing is in the body.
+        return jsonResponse(await current.checks.summary(true, true));
+      }
+      throw notFound(path);
+    },
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * Who may run `POST /check`: server code with the service-role key
+ * (`Authorization: Bearer`), or the database scheduler with the job secret
+ * (`x-job-secret`, the function's LLM_JOB_SECRET). Pings cost money, so
+ * nobody else may force them.
+ */
+import { bearerToken } from "../_shared/http/auth.ts";
+import { HttpError } from "../_shared/http/errors.ts";
+import { sameSecret } from "../_shared/security/same-secret.ts";
+
+/** Accepted secrets; unset ones accept nothing. */
+export interface CheckCredentials {
+  serviceRoleKey?: string;
+  jobSecret?: string;
+}
+
+/** Throws a 401 `HttpError` unless `request` carries one of `credentials`. */
+export async function requireScheduler(
+  request: Request,
+  credentials: CheckCredentials,
+): Promise<void> {
+  const jobSecret = request.headers.get("x-job-secret");
+  const token = bearerToken(request);
+  if (jobSecret === null && token === undefined) {
+    throw unauthorized(
+      "AUTH_MISSING",
+      "Authorization: Bearer <service key> or x-job-secret is required",
+    );
+  }
+  if (jobSecret !== null && credentials.jobSecret) {
+    if (await sameSecret(jobSecret, credentials.jobSecret)) return;
+  }
+  if (token !== undefined && credentials.serviceRoleKey) {
+    if (await sameSecret(token, credentials.serviceRoleKey)) return;
+  }
+  throw unauthorized("AUTH_INVALID", "The service key or job secret is wrong");
+}
+
+function unauthorized(code: string, message: string): HttpError {
+  return new HttpError(401, code, message, {}, { "www-authenticate": 'Bearer realm="llm-health"' });
+}
