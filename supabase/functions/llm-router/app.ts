@@ -21,7 +21,7 @@ export type RouterAppDeps = WorldDeps;
 
 /** The llm-router handler, with a way to write out queued work (tests, shutdown). */
 export type RouterApp = ((request: Request) => Promise<Response>) & {
-  /** Writes queued audit events and metrics now; the world keeps running. */
+  /** Writes queued usage rows, audit events and metrics now; the world keeps running. */
   flush(): Promise<void>;
   /** Writes queued work and stops the world's timers. */
   close(): Promise<void>;
@@ -47,6 +47,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
           store: current.store.kind,
           // What the audit queue holds, wrote and dropped: the numbers metrics report.
           auditQueue: current.auditQueue?.stats() ?? null,
+          usageQueue: current.usage?.stats() ?? null,
         });
       }
       const match = matchRoute(request.method, path);
@@ -100,7 +101,11 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
     flush: async () => {
       if (!world) return;
       const current = await world;
-      await Promise.all([current.auditQueue?.flush(), current.metrics.flush()]);
+      await Promise.all([
+        current.usage?.flush(),
+        current.auditQueue?.flush(),
+        current.metrics.flush(),
+      ]);
     },
     close: async () => {
       if (world) await (await world).close();

@@ -7,7 +7,7 @@
 import type { Logger } from "../_shared/http/log.ts";
 import type { AuditQueue } from "../_shared/data/audit-queue.ts";
 import type { MetricsRecorder } from "../_shared/metrics/recorder.ts";
-import type { UsageRecord, UsageRecorder } from "../_shared/data/usage.ts";
+import type { UsageRecord } from "../_shared/data/usage.ts";
 import type { LLMError } from "../_shared/llm/errors.ts";
 import type { RoutedStream, RouteOutcome } from "../_shared/llm/router.ts";
 import type { LLMUsage } from "../_shared/llm/types.ts";
@@ -28,7 +28,8 @@ export interface ReportBase {
 /** Where a request's records go. */
 export interface ReportSinks {
   log: Logger;
-  usage?: UsageRecorder;
+  /** The llm_usage writer's queue. */
+  usage?: { enqueue(record: UsageRecord): boolean };
   audit?: AuditQueue;
   metrics?: MetricsRecorder;
   waitUntil: (work: Promise<unknown>) => void;
@@ -194,8 +195,8 @@ export class RequestReporter {
     },
   ): void {
     this.#audit(row);
-    const usageRecorder = this.sinks.usage;
-    if (!usageRecorder) return;
+    const usageQueue = this.sinks.usage;
+    if (!usageQueue) return;
     const record: UsageRecord = {
       accountId: this.base.accountId,
       userId: this.base.userId,
@@ -217,15 +218,12 @@ export class RequestReporter {
       attempts: row.attempts,
       fallbackIndex: row.fallbackIndex,
       cached: row.cached ?? false,
+      at: Date.now(),
     };
-    this.sinks.waitUntil(
-      usageRecorder.record(record).catch((error) =>
-        this.log.error("usage_write_failed", {
-          requestId: this.base.requestId,
-          detail: error instanceof Error ? error.message : String(error),
-        })
-      ),
-    );
+    // Written in batches off the hot path; a full queue (the database far behind) is said out loud.
+    if (!usageQueue.enqueue(record)) {
+      this.log.error("usage_dropped", { requestId: this.base.requestId });
+    }
   }
 
   /** The request's audit event: queued, never awaited. */

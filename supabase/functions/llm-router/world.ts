@@ -11,7 +11,8 @@ import { AuditLog } from "../_shared/data/audit.ts";
 import { JobQueue } from "../_shared/data/jobs.ts";
 import { PreferenceRepository } from "../_shared/data/preferences.ts";
 import { ProviderKeyRepository } from "../_shared/data/provider-keys.ts";
-import { UsageRecorder } from "../_shared/data/usage.ts";
+import { type UsageRecord, UsageRecorder } from "../_shared/data/usage.ts";
+import { BatchQueue } from "../_shared/data/batch-queue.ts";
 import type { Db } from "../_shared/store/db.ts";
 import { postgresDb } from "../_shared/store/postgres-db.ts";
 import type { StateStore } from "../_shared/store/state-store.ts";
@@ -69,7 +70,8 @@ export interface RouterWorld {
   keys?: ProviderKeyRepository;
   /** The key vault, or why there is none (BYOK writes answer 503 with it). */
   vault: KeyVault | string;
-  usage?: UsageRecorder;
+  /** llm_usage rows, written in batches (100 rows or 1 s). */
+  usage?: BatchQueue<UsageRecord>;
   audit?: AuditLog;
   jobs?: JobQueue;
   jobLeaseMs: number;
@@ -143,14 +145,24 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     );
   });
 
+  const writeFailed = (what: string) => (error: unknown, rows: number) =>
+    log.error(what, { rows, detail: error instanceof Error ? error.message : String(error) });
+  const usageRecorder = db ? new UsageRecorder(db) : undefined;
+  // One insert per batch instead of one per request; a second's delay is fine for accounting.
+  const usage = usageRecorder
+    ? new BatchQueue<UsageRecord>((rows) => usageRecorder.recordBatch(rows), {
+      batchSize: 100,
+      flushIntervalMs: 1_000,
+      capacity: 10_000,
+      waitUntil,
+      onWriteError: writeFailed("usage_write_failed"),
+    })
+    : undefined;
   const audit = db ? new AuditLog(db) : undefined;
   const auditQueue = audit
     ? new AuditQueue((events) => audit.recordBatch(events), {
-      onWriteError: (error, events) =>
-        log.error("audit_write_failed", {
-          events,
-          detail: error instanceof Error ? error.message : String(error),
-        }),
+      waitUntil,
+      onWriteError: writeFailed("audit_write_failed"),
     })
     : undefined;
   const metrics = new MetricsRecorder(store, {
@@ -167,7 +179,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   });
   const stopShutdownFlush = flushOnShutdown({
     close: async () => {
-      await Promise.all([auditQueue?.close(), metrics.close()]);
+      await Promise.all([usage?.close(), auditQueue?.close(), metrics.close()]);
     },
   });
   const guardEnv = guardSettingsFromEnv(env, warnings);
@@ -241,7 +253,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     preferences,
     keys: db ? new ProviderKeyRepository(db, store, cacheTtlMs) : undefined,
     vault,
-    usage: db ? new UsageRecorder(db) : undefined,
+    usage,
     audit,
     jobs: db ? new JobQueue(db) : undefined,
     jobLeaseMs: intSetting(env, "LLM_JOB_LEASE_MS", 300_000, { min: 1_000, max: 3_600_000 }, []),
@@ -250,7 +262,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     background: runtimeWaitUntil !== undefined,
     close: async () => {
       stopShutdownFlush();
-      await Promise.all([auditQueue?.close(), metrics.close()]);
+      await Promise.all([usage?.close(), auditQueue?.close(), metrics.close()]);
     },
   };
 }

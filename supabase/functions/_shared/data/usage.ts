@@ -1,5 +1,5 @@
-/** One llm_usage row per request: who, which model, tokens, cost, latency and outcome. */
-import type { Db } from "../store/db.ts";
+/** One llm_usage row per request: who, which model, tokens, cost, latency and outcome; written in batches. */
+import { type Db, jsonParam } from "../store/db.ts";
 import { isUuid } from "./ids.ts";
 
 /** What is recorded about a request. */
@@ -24,41 +24,72 @@ export interface UsageRecord {
   attempts: number;
   fallbackIndex: number;
   cached?: boolean;
+  /** When the request ended (epoch ms); a batched row keeps its real time. Default: now(). */
+  at?: number;
 }
 
 /** Writes usage rows. */
 export class UsageRecorder {
   constructor(private readonly db: Db) {}
 
-  /** Inserts one row. Ids that are not UUIDs (a caller's free-form account) are stored as null. */
+  /** Inserts one row. */
   async record(usage: UsageRecord): Promise<void> {
+    await this.recordBatch([usage]);
+  }
+
+  /**
+   * Inserts `rows` in one statement with one JSON parameter: a batch costs
+   * one round trip. Ids that are not UUIDs (a caller's free-form account) are
+   * stored as null. An empty batch sends nothing.
+   */
+  async recordBatch(rows: readonly UsageRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    const records = rows.map((usage) => ({
+      account_id: isUuid(usage.accountId) ? usage.accountId : null,
+      agent_id: usage.agentId ?? null,
+      user_id: isUuid(usage.userId) ? usage.userId : null,
+      use_case: usage.useCase ?? null,
+      provider: usage.provider ?? null,
+      model: usage.model ?? null,
+      input_tokens: usage.inputTokens,
+      output_tokens: usage.outputTokens,
+      cached_input_tokens: usage.cachedInputTokens,
+      cache_write_tokens: usage.cacheWriteTokens,
+      cost_usd: usage.costUsd,
+      latency_ms: usage.latencyMs === undefined ? null : Math.round(usage.latencyMs),
+      time_to_first_token_ms: usage.timeToFirstTokenMs === undefined
+        ? null
+        : Math.round(usage.timeToFirstTokenMs),
+      status: usage.status,
+      error_code: usage.errorCode ?? null,
+      request_id: usage.requestId ?? null,
+      streamed: usage.streamed,
+      attempts: usage.attempts,
+      fallback_index: usage.fallbackIndex,
+      cached: usage.cached ?? false,
+      created_at: usage.at === undefined ? null : new Date(usage.at).toISOString(),
+    }));
     await this.db.query(
       `insert into llm_usage (account_id, agent_id, user_id, use_case, provider, model, input_tokens, output_tokens,
           cached_input_tokens, cache_write_tokens, cost_usd, latency_ms, time_to_first_token_ms, status, error_code,
-          request_id, streamed, attempts, fallback_index, cached)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-      [
-        isUuid(usage.accountId) ? usage.accountId : null,
-        usage.agentId ?? null,
-        isUuid(usage.userId) ? usage.userId : null,
-        usage.useCase ?? null,
-        usage.provider ?? null,
-        usage.model ?? null,
-        usage.inputTokens,
-        usage.outputTokens,
-        usage.cachedInputTokens,
-        usage.cacheWriteTokens,
-        usage.costUsd,
-        usage.latencyMs === undefined ? null : Math.round(usage.latencyMs),
-        usage.timeToFirstTokenMs === undefined ? null : Math.round(usage.timeToFirstTokenMs),
-        usage.status,
-        usage.errorCode ?? null,
-        usage.requestId ?? null,
-        usage.streamed,
-        usage.attempts,
-        usage.fallbackIndex,
-        usage.cached ?? false,
-      ],
+          request_id, streamed, attempts, fallback_index, cached, created_at)
+       select u.account_id, u.agent_id, u.user_id, u.use_case, u.provider, u.model, u.input_tokens, u.output_tokens,
+              u.cached_input_tokens, u.cache_write_tokens, u.cost_usd, u.latency_ms, u.time_to_first_token_ms,
+              u.status, u.error_code, u.request_id, u.streamed, u.attempts, u.fallback_index, u.cached,
+              coalesce(u.created_at, now())
+       from rows from (jsonb_to_recordset($1::text::jsonb) as (
+         account_id uuid, agent_id text, user_id uuid, use_case text, provider text, model text,
+         input_tokens integer, output_tokens integer, cached_input_tokens integer, cache_write_tokens integer,
+         cost_usd numeric, latency_ms integer, time_to_first_token_ms integer, status text, error_code text,
+         request_id text, streamed boolean, attempts integer, fallback_index integer, cached boolean,
+         created_at timestamptz
+       )) with ordinality as u(
+         account_id, agent_id, user_id, use_case, provider, model, input_tokens, output_tokens,
+         cached_input_tokens, cache_write_tokens, cost_usd, latency_ms, time_to_first_token_ms, status,
+         error_code, request_id, streamed, attempts, fallback_index, cached, created_at, position
+       )
+       order by u.position`,
+      [jsonParam(records)],
     );
   }
 }
