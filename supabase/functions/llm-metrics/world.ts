@@ -4,7 +4,7 @@
  * and read circuits), the credentials it accepts, and, with a database, the
  * budget settings. Nothing reads env while the module loads.
  */
-import type { EnvReader } from "../_shared/http/env.ts";
+import { type EnvReader, intSetting } from "../_shared/http/env.ts";
 import type { Logger } from "../_shared/http/log.ts";
 import type { CallerCredentials, Memberships } from "../_shared/http/callers.ts";
 import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts";
@@ -53,7 +53,15 @@ export async function buildMetricsWorld(deps: MetricsWorldDeps): Promise<Metrics
   const db = deps.db ??
     (env("SUPABASE_DB_URL") ? postgresDb(env("SUPABASE_DB_URL")!, { max: 2 }) : undefined);
   const config = routerConfigFrom(env, warnings);
-  const guardSettings = db ? new GuardSettingsRepository(db, store, 60_000) : undefined;
+  // The same cache lifetime as llm-router's, so both read a changed budget equally soon.
+  const cacheTtlMs = intSetting(
+    env,
+    "LLM_CACHE_TTL_MS",
+    300_000,
+    { min: 0, max: 86_400_000 },
+    warnings,
+  );
+  const guardSettings = db ? new GuardSettingsRepository(db, store, cacheTtlMs) : undefined;
   const world: MetricsWorld = {
     store,
     now,

@@ -4,24 +4,22 @@
  * included), embeddings and the model list work unchanged. `model` may be a
  * catalog model, `auto`, or `auto:<useCase>`.
  */
-import { jsonResponse } from "../_shared/http/errors.ts";
-import { SSE_HEADERS } from "../_shared/http/sse.ts";
+import { jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { chatCompletionToOpenAI } from "../_shared/llm/openai-wire.ts";
 import { vectorToBase64 } from "./vectors.ts";
 import { routeHeadersSince } from "./route-headers.ts";
 import { fromOpenAIBody } from "./route-requests.ts";
 import { openAIChatBody, openAIEmbeddingsBody } from "./schemas.ts";
-import { openAIEncoder, sseBody, streamOptions } from "./stream-writers.ts";
-import { runChatFlow } from "./chat-flow.ts";
+import { openAIEncoder } from "./stream-writers.ts";
+import { chatResponse } from "./chat-response.ts";
 import { promptText } from "./prompt-text.ts";
 import { parseOrThrow } from "./validation.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
-import { validationError } from "../_shared/http/errors.ts";
 import type { RouterRequestContext } from "./context.ts";
 
 /** `POST /v1/chat/completions`. */
 export async function chatCompletions(context: RouterRequestContext): Promise<Response> {
-  const { body: raw, started, requestId, caller, world } = context;
+  const { body: raw, requestId, caller, world } = context;
   const body = parseOrThrow(openAIChatBody, raw);
   const access = await context.access(body.account_id);
   const router = await context.routerFor(access.accountId);
@@ -36,40 +34,22 @@ export async function chatCompletions(context: RouterRequestContext): Promise<Re
   });
   const id = `chatcmpl-${requestId.replace(/[^A-Za-z0-9]/g, "").slice(0, 32)}`;
   const created = Math.floor(Date.now() / 1000);
-  try {
-    const result = await runChatFlow(context, {
+  return await chatResponse(
+    context,
+    {
       request,
       router,
       caller: { accountId: access.accountId, userId: caller.userId, agentId: body.agent_id },
       stream: body.stream === true,
       cache: body.cache,
-    });
-    const cached = result.cache === "HIT";
-    if (result.kind === "stream") {
-      const { routed } = result;
-      const headers = routeHeadersSince(routed.route, started);
-      reporter.streaming(routed, cached);
-      const encoder = openAIEncoder(
-        id,
-        created,
-        routed.route.model,
-        body.stream_options?.include_usage === true,
-      );
-      return new Response(sseBody(routed, encoder, streamOptions(context)), {
-        headers: { ...SSE_HEADERS, ...headers, "x-llm-cache": result.cache },
-      });
-    }
-    const { answer } = result;
-    const headers = routeHeadersSince(answer.route, started);
-    reporter.answered(answer.route, answer.usage, answer.costUsd, cached);
-    return jsonResponse(chatCompletionToOpenAI(answer, id, created), 200, {
-      ...headers,
-      "x-llm-cache": result.cache,
-    });
-  } catch (error) {
-    if (error instanceof LLMError) reporter.failed(error, body.stream === true);
-    throw error;
-  }
+    },
+    reporter,
+    {
+      encoder: (routed) =>
+        openAIEncoder(id, created, routed.route.model, body.stream_options?.include_usage === true),
+      body: (answer) => chatCompletionToOpenAI(answer, id, created),
+    },
+  );
 }
 
 /** `POST /v1/embeddings`: rate-limited, budgeted and recorded like chat. */

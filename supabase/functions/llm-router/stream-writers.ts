@@ -13,7 +13,7 @@ import type { LLMStreamEvent, LLMUsage } from "../_shared/llm/types.ts";
 import type { RouterRequestContext } from "./context.ts";
 
 /** Turns one stream event into zero or more SSE data payloads. */
-type EventEncoder = (event: LLMStreamEvent) => string[];
+export type EventEncoder = (event: LLMStreamEvent) => string[];
 
 /** The `event: error` that ends a failed stream. */
 export function sseError(error: LLMError): string {

@@ -4,6 +4,7 @@
  * it through an env reader passed in (the core never touches the process
  * environment itself); every value has a safe default.
  */
+import { type EnvReader, intSetting } from "../http/env.ts";
 import {
   type CatalogModel,
   DEFAULT_TIER_USE_CASES,
@@ -66,8 +67,8 @@ export function defaultRouterConfig(): RouterConfig {
   };
 }
 
-/** Reads one environment variable. */
-export type EnvLookup = (name: string) => string | undefined;
+/** Reads one environment variable (the functions' `EnvReader`). */
+export type EnvLookup = EnvReader;
 
 /**
  * Builds the config from env, collecting a warning for each malformed value
@@ -77,14 +78,8 @@ export type EnvLookup = (name: string) => string | undefined;
  */
 export function routerConfigFrom(env: EnvLookup, warnings: string[] = []): RouterConfig {
   const config = defaultRouterConfig();
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (Number.isInteger(value) && value >= min && value <= max) return value;
-    warnings.push(`${name} must be an integer in [${min}, ${max}]; using ${fallback}`);
-    return fallback;
-  };
+  const int = (name: string, fallback: number, min: number, max: number): number =>
+    intSetting(env, name, fallback, { min, max }, warnings);
   const json = <T>(name: string, valid: (value: unknown) => value is T) =>
     jsonSetting(env, name, valid, warnings);
 
