@@ -9,9 +9,15 @@
  * with the migrations and seed applied. It prints local keys and curls.
  *
  * Settings: DEV_PORT (default 54321), DEV_HOSTNAME (default 127.0.0.1).
+ *
+ * Slow clients: request bodies have a deadline in every function
+ * (LLM_BODY_TIMEOUT_MS, 408), but Deno.serve offers no header timeout (none
+ * in its options; checked with Deno 2.9: headers trickled for 50 s were still
+ * accepted), so a non-loopback DEV_HOSTNAME prints a warning.
  */
-import { handler as aiChatDirect } from "../supabase/functions/ai-chat-direct/index.ts";
-import { handler as aiWalkthroughDirect } from "../supabase/functions/ai-walkthrough-direct/index.ts";
+import { chatDirectSpec } from "../supabase/functions/ai-chat-direct/index.ts";
+import { walkthroughDirectSpec } from "../supabase/functions/ai-walkthrough-direct/index.ts";
+import { createDirectHandler } from "../supabase/functions/_shared/direct/handler.ts";
 import { createHealthApp } from "../supabase/functions/llm-health/app.ts";
 import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
 import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
@@ -40,6 +46,12 @@ export function functionRouter(functions: Record<string, Handler>): Handler {
       }),
     );
   };
+}
+
+/** Whether `hostname` is reachable from this machine only. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname === "[::1]" ||
+    hostname.startsWith("127.");
 }
 
 function setDefault(name: string, value: string): void {
@@ -92,8 +104,20 @@ async function main(): Promise<void> {
   // isolates sharing Upstash would: llm-metrics reads what llm-router counted.
   const store = env("UPSTASH_REDIS_REST_URL") ? undefined : new MemoryStateStore();
   const functions: Record<string, Handler> = {
-    "ai-chat-direct": aiChatDirect,
-    "ai-walkthrough-direct": aiWalkthroughDirect,
+    // The direct functions share the router's database and store, so their spend counts
+    // against the same budgets, as it does deployed.
+    "ai-chat-direct": createDirectHandler(chatDirectSpec, {
+      env,
+      log: jsonLogger("ai-chat-direct"),
+      db: database,
+      store,
+    }),
+    "ai-walkthrough-direct": createDirectHandler(walkthroughDirectSpec, {
+      env,
+      log: jsonLogger("ai-walkthrough-direct"),
+      db: database,
+      store,
+    }),
     "llm-router": createRouterApp({ env, log: jsonLogger("llm-router"), db: database, store }),
     "llm-health": createHealthApp({ env, log: jsonLogger("llm-health"), db: database, store }),
     "llm-metrics": createMetricsApp({ env, log: jsonLogger("llm-metrics"), db: database, store }),
@@ -158,6 +182,12 @@ async function main(): Promise<void> {
   } else {
     lines.push(
       "SUPABASE_JWT_SECRET is set to your own secret: local tokens are not printed; sign in to get one.",
+    );
+  }
+  if (!isLoopback(hostname)) {
+    lines.push(
+      "",
+      `Warning: DEV_HOSTNAME=${hostname} lets other machines connect. Deno.serve has no time limit on request headers, so a client sending them slowly holds its connection; request bodies do have one (LLM_BODY_TIMEOUT_MS, 408). Keep the dev server on loopback, or front it with a proxy that times out headers (as Supabase's gateway does for deployed functions).`,
     );
   }
   lines.push("", "Ready. Ctrl-C stops.");

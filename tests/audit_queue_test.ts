@@ -95,6 +95,8 @@ Deno.test("audit queue: enqueue returns synchronously even when the write never 
     written: 0,
     dropped: 0,
     failedWrites: 0,
+    repaired: 0,
+    setAside: 0,
     inFlight: true,
   });
 });
@@ -118,6 +120,8 @@ Deno.test("audit queue: exactly 100 events start one write of 100 without waitin
     written: 100,
     dropped: 0,
     failedWrites: 0,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
 });
@@ -172,6 +176,8 @@ Deno.test("audit queue: beyond a capacity of 1000, events are dropped and counte
     written: 0,
     dropped: 200,
     failedWrites: 0,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
 
@@ -202,6 +208,8 @@ Deno.test("audit queue: a failed write is retried on the next flush, in order, l
     written: 0,
     dropped: 0,
     failedWrites: 1,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
   assert.equal(clock.pending.size, 1, "the timer will try again");
@@ -217,6 +225,8 @@ Deno.test("audit queue: a failed write is retried on the next flush, in order, l
     written: 5,
     dropped: 0,
     failedWrites: 1,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
   assert.equal(clock.pending.size, 0);
@@ -240,6 +250,8 @@ Deno.test("audit queue: a failed batch that no longer fits drops the newest even
     written: 0,
     dropped: 3,
     failedWrites: 1,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
 
@@ -282,6 +294,8 @@ Deno.test("audit queue: concurrent flushes share one write at a time and never w
     written: 5,
     dropped: 0,
     failedWrites: 0,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
   assert.equal(clock.pending.size, 0);
@@ -303,6 +317,8 @@ Deno.test("audit queue: close() writes what is queued and clears the timer", asy
     written: 3,
     dropped: 0,
     failedWrites: 0,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
 });
@@ -322,6 +338,8 @@ Deno.test("audit queue: close() leaves no timer behind when its last write fails
     written: 0,
     dropped: 0,
     failedWrites: 1,
+    repaired: 0,
+    setAside: 0,
     inFlight: false,
   });
 });

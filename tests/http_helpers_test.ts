@@ -11,6 +11,15 @@ import {
 import { upstreamErrorFromResponse } from "../supabase/functions/_shared/direct/upstream-error.ts";
 import { retryAfterMs } from "../supabase/functions/_shared/http/retry-after.ts";
 import { jsonLogger } from "../supabase/functions/_shared/http/log.ts";
+import {
+  clipInput,
+  HttpError,
+  validationError,
+} from "../supabase/functions/_shared/http/errors.ts";
+import {
+  checkRequestJson,
+  MAX_JSON_DEPTH,
+} from "../supabase/functions/_shared/http/request-text.ts";
 
 Deno.test("sse decoder: events split across chunks at every byte boundary decode the same", () => {
   const wire =
@@ -100,8 +109,8 @@ Deno.test("redactSecrets: provider keys, bearer tokens, JWTs and key=value pairs
   assert.equal(redactSecrets("nothing to hide here"), "nothing to hide here");
 });
 
-Deno.test("maskKey: shows only the edges of a key", () => {
-  assert.equal(maskKey("sk-1234567890abcdef"), "sk-12…cdef");
+Deno.test("maskKey: shows only the last four characters of a key", () => {
+  assert.equal(maskKey("sk-1234567890abcdef"), "…cdef");
   assert.equal(maskKey("short"), "****");
   assert.equal(maskKey(undefined), "(not set)");
 });
@@ -180,4 +189,61 @@ Deno.test("upstream errors: a key echoed by the provider never reaches our messa
   );
   assert.equal(quota.code, "PROVIDER_QUOTA_EXCEEDED");
   assert.equal(quota.retryable, false);
+});
+
+Deno.test("clipInput: long input is cut to 100 characters with an ellipsis, well-formed, NUL shown", () => {
+  assert.equal(clipInput("short"), "short");
+  assert.equal(clipInput("a".repeat(150)), `${"a".repeat(100)}…`);
+  // A cut through a surrogate pair would leave a lone surrogate.
+  const cut = clipInput(`${"a".repeat(99)}😀tail`);
+  assert.ok(cut.isWellFormed());
+  assert.equal(clipInput("a\u0000b"), "a\\0b");
+  assert.equal(clipInput("x".repeat(300), 200).length, 201);
+});
+
+Deno.test("errors: any HttpError stays small, and validationError clips the field it names", () => {
+  const error = new HttpError(400, "X", "m".repeat(5_000), { field: "f".repeat(5_000), n: 1 });
+  assert.ok(error.message.length <= 1_001);
+  assert.ok(String(error.details.field).length <= 301);
+  assert.equal(error.details.n, 1);
+  const field = validationError(`messages[0].${"k".repeat(1_000)}`, "unknown field");
+  assert.equal(field.details.field, `messages[0].${"k".repeat(88)}…`);
+  assert.ok(field.message.length < 200);
+});
+
+Deno.test("checkRequestJson: clean bodies pass; a bad string or key is named by its path", () => {
+  checkRequestJson({ a: [{ b: "fine", c: [1, null, true] }], "é😀": "ok" });
+  const at = (body: object) => {
+    try {
+      checkRequestJson(body);
+    } catch (error) {
+      assert.ok(error instanceof HttpError && error.status === 400);
+      return [error.details.field, error.message];
+    }
+    return undefined;
+  };
+  assert.deepEqual(at({ a: [{ b: "x\ud800" }] })?.[0], "a[0].b");
+  assert.match(String(at({ a: [{ b: "x\ud800" }] })?.[1]), /lone surrogate/);
+  assert.deepEqual(at({ list: ["ok", "n\u0000ul"] })?.[0], "list[1]");
+  assert.deepEqual(at({ outer: { "bad\udfff": 1 } })?.[0], "outer.bad\ufffd");
+  assert.match(String(at({ ["k".repeat(257)]: 1 })?.[1]), /field name must be at most 256/);
+  assert.deepEqual(at([[["ok", "\ud83d"]]] as unknown as object)?.[0], "[0][0][1]");
+});
+
+Deno.test("checkRequestJson: 64 levels pass, 65 are a 400 naming the path, 100,000 do not overflow", () => {
+  const nested = (depth: number) => {
+    let value: Record<string, unknown> = {};
+    for (let i = 1; i < depth; i++) value = { n: value };
+    return value;
+  };
+  checkRequestJson(nested(MAX_JSON_DEPTH));
+  assert.throws(() => checkRequestJson(nested(MAX_JSON_DEPTH + 1)), (error: unknown) => {
+    assert.ok(error instanceof HttpError);
+    // The 65th container sits at n.n…n (64 keys); the field shown is that path, clipped.
+    assert.equal(error.details.field, clipInput(Array(MAX_JSON_DEPTH).fill("n").join(".")));
+    assert.match(error.message, /more than 64 levels/);
+    return true;
+  });
+  const deep = JSON.parse(`${"[".repeat(100_000)}${"]".repeat(100_000)}`);
+  assert.throws(() => checkRequestJson(deep), (error: unknown) => error instanceof HttpError);
 });

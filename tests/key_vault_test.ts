@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  displayedHint,
   keyHint,
   KeyVault,
   KeyVaultConfigError,
@@ -282,11 +283,17 @@ Deno.test("key vault: encrypt refuses an empty key, account or provider", async 
   await assert.rejects(vault.encrypt(PLAINTEXT, ACCOUNT, ""), TypeError);
 });
 
-Deno.test("key vault: keyHint shows only the edges of a key", () => {
-  assert.equal(keyHint("sk-1234567890abcdef"), "sk-12…cdef");
-  assert.equal(keyHint(PLAINTEXT), "sk-pr…6789");
+Deno.test("key vault: keyHint shows only the last four characters of a key", () => {
+  assert.equal(keyHint("sk-1234567890abcdef"), "…cdef");
+  assert.equal(keyHint(PLAINTEXT), "…6789");
   assert.equal(keyHint("short"), "****");
-  assert.ok(!keyHint(PLAINTEXT).includes(PLAINTEXT.slice(5, -4)));
+  assert.ok(!keyHint(PLAINTEXT).includes(PLAINTEXT.slice(0, 5)));
+});
+
+Deno.test("key vault: hints stored in the old form are shown as the last four characters", () => {
+  assert.equal(displayedHint("sk-12…cdef"), "…cdef");
+  assert.equal(displayedHint("…cdef"), "…cdef");
+  assert.equal(displayedHint("****"), "****");
 });
 
 Deno.test("key vault: validateProviderKey", () => {

@@ -24,6 +24,7 @@ import { createHealthApp, type HealthAppDeps } from "../supabase/functions/llm-h
 import { freePort } from "./helpers/process.ts";
 import { freshDb } from "./helpers/test-db.ts";
 import { testUpstash, uniquePrefix } from "./helpers/test-upstash.ts";
+import { DEV_JWT_SECRET, signToken } from "./helpers/tokens.ts";
 
 const OPENAI_KEY = "sk-test-health-openai-0123456789";
 const ANTHROPIC_KEY = "sk-ant-test-health-0123456789";
@@ -488,6 +489,30 @@ Deno.test("check: only the service key or the job secret may force a check, whic
     const degraded = await post({ "x-job-secret": JOB_SECRET });
     assert.equal(degraded.status, 200);
     assert.equal(degraded.json.status, "degraded");
+    assertNoSecrets(health);
+  } finally {
+    await mocks.close();
+  }
+});
+
+Deno.test("check: server keys follow llm-router's rule: LLM_SERVICE_KEYS count, a minted service_role token does not", async () => {
+  const mocks = await startMocks();
+  try {
+    const extraKey = "extra-server-key-for-health-tests-0123456789";
+    const health = healthInstance(mocks, {
+      LLM_SERVICE_KEYS: ` other-key-0123456789 , ${extraKey}`,
+      SUPABASE_JWT_SECRET: DEV_JWT_SECRET,
+    });
+    const post = (token: string) =>
+      health.call("/check", { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    // Signed with the project's JWT secret, but not the configured key: it would survive rotation.
+    const minted = await post(await signToken({ role: "service_role", sub: undefined }));
+    assert.equal(minted.status, 401);
+    assert.equal(minted.json.error.code, "AUTH_INVALID");
+    assert.equal(mocks.openai.requests.length, 0);
+    assert.equal((await post(extraKey)).status, 200);
+    assert.equal((await post(SERVICE_KEY)).status, 200);
+    assert.equal(mocks.openai.requests.length, 2);
     assertNoSecrets(health);
   } finally {
     await mocks.close();

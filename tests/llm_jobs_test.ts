@@ -159,6 +159,24 @@ Deno.test("jobs: an invalid payload fails at once, without a provider call or a 
   }
 });
 
+Deno.test("jobs: a payload nested deeper than the door allows fails at once, naming where", async () => {
+  const t = await jobsWorld();
+  try {
+    // Written straight into the table, so it never passed the HTTP body checks.
+    let meta: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 100; i++) meta = { nested: meta };
+    const id = await t.enqueue({ prompt: "deep", meta });
+    assert.equal((await t.post("/jobs/run", { wait: true })).json.failed, 1);
+    const row = await t.job(id);
+    assert.equal(row.status, "failed");
+    assert.equal(row.error_code, "VALIDATION_ERROR");
+    assert.match(String(row.error), /meta\.nested/);
+    assert.equal(t.world.mock.requests.length, 0);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("jobs: N workers woken for M jobs run each job exactly once", async () => {
   const t = await jobsWorld();
   try {

@@ -2,8 +2,8 @@
  * llm-metrics: counters and histograms after a scripted mix of requests
  * (successes, a stream, a fallback with a retry, a failure, a cache hit, a
  * rate-limit and a budget rejection), the same numbers as Prometheus text
- * (checked with a parser), isolates adding up in one store, reset, and who
- * may read them.
+ * (checked with a parser), isolates adding up in one store, each account's
+ * own series, the queues' set-aside counter, reset, and who may read what.
  */
 import assert from "node:assert/strict";
 import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
@@ -11,7 +11,9 @@ import { testLogger } from "./helpers/logs.ts";
 import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
 import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
 import { MetricsRecorder } from "../supabase/functions/_shared/metrics/recorder.ts";
-import { readMetrics } from "../supabase/functions/_shared/metrics/snapshot.ts";
+import { readMetrics, resetMetrics } from "../supabase/functions/_shared/metrics/snapshot.ts";
+import { READ_FIELDS } from "../supabase/functions/_shared/metrics/hash-ops.ts";
+import { METRICS_KEYS } from "../supabase/functions/_shared/metrics/keys.ts";
 import { summarize } from "../supabase/functions/_shared/metrics/summary.ts";
 import { fieldsOf, type RequestSample } from "../supabase/functions/_shared/metrics/sample.ts";
 import { quantileFromBuckets } from "../supabase/functions/_shared/metrics/buckets.ts";
@@ -132,6 +134,29 @@ Deno.test("metrics: isolates flush in batches and their counts add up in one sto
   assert.deepEqual(totals.errors, { TIMEOUT: 3 });
 });
 
+Deno.test("metrics: each request also counts in its account's series; odd account ids make none", async () => {
+  const store = new MemoryStateStore();
+  const recorder = new MetricsRecorder(store, vocabulary);
+  recorder.record(sample({ accountId: ACCOUNT_A }));
+  recorder.record(sample({ accountId: ACCOUNT_A, outcome: "error", errorCode: "TIMEOUT" }));
+  recorder.record(sample({ accountId: ACCOUNT_B }));
+  recorder.record(sample({ accountId: "acct:with|odd*chars" }));
+  recorder.record(sample());
+  await recorder.close();
+  const total = async (accountId?: string) =>
+    summarize((await readMetrics(store, accountId)).series[0]?.counts ?? {}).requests;
+  assert.equal(await total(), 5);
+  assert.equal(await total(ACCOUNT_A), 2);
+  assert.equal(await total(ACCOUNT_B), 1);
+  assert.deepEqual(
+    Object.keys(await store.run(READ_FIELDS, METRICS_KEYS.accounts, [])).sort(),
+    [ACCOUNT_A, ACCOUNT_B],
+  );
+  await resetMetrics(store, Date.now());
+  assert.equal(await total(), 0);
+  assert.equal(await total(ACCOUNT_A), 0);
+});
+
 async function metricsWorld() {
   const database = await freshDb();
   const store = new MemoryStateStore();
@@ -159,6 +184,7 @@ async function metricsWorld() {
     signToken({ sub: crypto.randomUUID(), app_metadata: { account_id: account, role } });
   return {
     router,
+    store,
     db: database.db,
     memberA: await token(ACCOUNT_A, "member"),
     adminA: await token(ACCOUNT_A, "admin"),
@@ -223,9 +249,11 @@ Deno.test("llm-metrics: a scripted mix of requests shows up in JSON and in Prome
     assert.deepEqual(statuses, [200, 200, 200, 200, 502, 200, 200, 200, 402, 429]);
     await t.router.settle();
 
-    const response = await t.metrics("", {}, t.adminA);
+    // The platform view (a server key): both accounts' requests.
+    const response = await t.metrics("", {}, SERVICE_KEY);
     assert.equal(response.status, 200);
     const body = await response.json();
+    assert.equal(body.accountId, null);
     const all = body.aggregated;
     assert.equal(all.requests, 10);
     assert.equal(all.successes, 7);
@@ -252,7 +280,7 @@ Deno.test("llm-metrics: a scripted mix of requests shows up in JSON and in Prome
     assert.equal(none.rejections.rateLimit, 1, "a refusal at the door has no provider");
     assert.ok(body.circuits.some((c: { model: string }) => c.model === "gpt-4o-mini"));
 
-    const text = await (await t.metrics("?format=prometheus", {}, t.adminA)).text();
+    const text = await (await t.metrics("?format=prometheus", {}, SERVICE_KEY)).text();
     const families = parsePrometheusText(text);
     const family = (name: string) => families.find((f) => f.name === name)!;
     for (const f of families) {
@@ -294,10 +322,10 @@ Deno.test("llm-metrics: a scripted mix of requests shows up in JSON and in Prome
   }
 });
 
-Deno.test("llm-metrics: 401 without credentials, 403 for a member, 200 for admins and server keys; reset starts over", async () => {
+Deno.test("llm-metrics: 401 without credentials, 403 for a member, 200 for admins and server keys", async () => {
   const t = await metricsWorld();
   try {
-    await (await t.router.post("", { prompt: "hi" })).body?.cancel();
+    await (await t.router.post("", { prompt: "hi" }, t.memberA)).body?.cancel();
     await t.router.settle();
     const anonymous = await t.metrics();
     assert.equal(anonymous.status, 401);
@@ -305,15 +333,137 @@ Deno.test("llm-metrics: 401 without credentials, 403 for a member, 200 for admin
     const member = await t.metrics("", {}, t.memberA);
     assert.equal(member.status, 403);
     await member.body?.cancel();
-    assert.equal((await t.metrics("/reset", { method: "POST" }, t.memberA)).status, 403);
+    const admin = await t.metrics("", {}, t.adminA);
+    assert.equal((await admin.json()).aggregated.requests, 1);
     const service = await t.metrics("", {}, SERVICE_KEY);
     assert.equal((await service.json()).aggregated.requests, 1);
-    const reset = await t.metrics("/reset", { method: "POST" }, t.adminA);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("llm-metrics: only server keys may reset, which starts every account's counts over", async () => {
+  const t = await metricsWorld();
+  try {
+    await (await t.router.post("", { prompt: "hi" }, t.memberA)).body?.cancel();
+    await t.router.settle();
+    // The admin of a freshly minted account that has nothing to do with A.
+    const stranger = await signToken({
+      sub: crypto.randomUUID(),
+      app_metadata: { account_id: crypto.randomUUID(), role: "admin" },
+    });
+    for (const token of [stranger, t.adminA, t.memberA]) {
+      const refused = await t.metrics("/reset", { method: "POST" }, token);
+      assert.equal(refused.status, 403);
+      assert.equal((await refused.json()).error.code, "FORBIDDEN");
+    }
+    const kept = await (await t.metrics("", {}, SERVICE_KEY)).json();
+    assert.equal(kept.aggregated.requests, 1, "a refused reset zeroed nothing");
+
+    const reset = await t.metrics("/reset", { method: "POST" }, SERVICE_KEY);
     assert.equal(reset.status, 200);
     await reset.body?.cancel();
-    const after = await (await t.metrics("", {}, t.adminA)).json();
+    const after = await (await t.metrics("", {}, SERVICE_KEY)).json();
     assert.equal(after.aggregated.requests, 0);
     assert.deepEqual(after.metrics, []);
+    const afterA = await (await t.metrics("", {}, t.adminA)).json();
+    assert.equal(afterA.aggregated.requests, 0, "the account's own counts start over too");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("llm-metrics: each account's admin sees only that account's totals; a server key sees the sum", async () => {
+  const t = await metricsWorld();
+  try {
+    for (const prompt of ["a1", "a2", "a3"]) {
+      await (await t.router.post("", { prompt }, t.memberA)).body?.cancel();
+    }
+    await (await t.router.post("", { prompt: "b1" }, t.memberB)).body?.cancel();
+    await t.router.settle();
+
+    const read = async (token: string, query = "") => {
+      const response = await t.metrics(query, {}, token);
+      assert.equal(response.status, 200);
+      return await response.json();
+    };
+    const a = await read(t.adminA);
+    assert.equal(a.accountId, ACCOUNT_A);
+    assert.equal(a.aggregated.requests, 3);
+    assert.equal(a.queues, undefined, "the queues are the platform's, not a tenant's");
+    assert.ok(a.circuits.some((c: { model: string }) => c.model === "gpt-4o-mini"));
+    const b = await read(t.adminB);
+    assert.equal(b.accountId, ACCOUNT_B);
+    assert.equal(b.aggregated.requests, 1);
+    assert.equal((await read(SERVICE_KEY)).aggregated.requests, 4);
+    assert.equal((await read(SERVICE_KEY, `?accountId=${ACCOUNT_B}`)).aggregated.requests, 1);
+
+    // An admin naming another account is refused, and a bad id is a 400.
+    const other = await t.metrics(`?accountId=${ACCOUNT_B}`, {}, t.adminA);
+    assert.equal(other.status, 403);
+    await other.body?.cancel();
+    const bad = await t.metrics("?accountId=not-a-uuid", {}, SERVICE_KEY);
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.field, "accountId");
+
+    // Prometheus text is scoped the same way.
+    const requestsIn = async (token: string) => {
+      const text = await (await t.metrics("?format=prometheus", {}, token)).text();
+      const families = parsePrometheusText(text);
+      assert.equal(
+        families.find((f) => f.name === "llm_queue_rows_set_aside_total"),
+        undefined,
+        "no platform counters in a tenant's exposition",
+      );
+      return families.find((f) => f.name === "llm_requests_total")!.samples
+        .reduce((total, m) => total + m.value, 0);
+    };
+    assert.equal(await requestsIn(t.adminA), 3);
+    assert.equal(await requestsIn(t.adminB), 1);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("llm-metrics: rows the usage and audit queues set aside are a platform counter, in JSON and Prometheus", async () => {
+  const t = await metricsWorld();
+  try {
+    const recorder = new MetricsRecorder(t.store, vocabulary);
+    recorder.countSetAside("usage", 3);
+    recorder.countSetAside("usage", 2);
+    recorder.countSetAside("audit", 1);
+    await recorder.close();
+    const other = new MetricsRecorder(t.store, vocabulary);
+    other.countSetAside("usage", 1);
+    await other.close();
+
+    const json = await (await t.metrics("", {}, SERVICE_KEY)).json();
+    assert.deepEqual(json.queues, { usage: { setAside: 6 }, audit: { setAside: 1 } });
+
+    const text = await (await t.metrics("?format=prometheus", {}, SERVICE_KEY)).text();
+    const family = parsePrometheusText(text).find((f) =>
+      f.name === "llm_queue_rows_set_aside_total"
+    )!;
+    assert.equal(family.type, "counter");
+    assert.ok(family.help);
+    assert.deepEqual(
+      family.samples.map((m) => [m.labels.queue, m.value]).sort(),
+      [["audit", 1], ["usage", 6]],
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("llm-metrics: a service_role token signed with the JWT secret is not a server key", async () => {
+  const t = await metricsWorld();
+  try {
+    const minted = await signToken({ role: "service_role", sub: undefined });
+    for (const [path, init] of [["", {}], ["/reset", { method: "POST" }]] as const) {
+      const response = await t.metrics(path, init, minted);
+      assert.equal(response.status, 401);
+      assert.equal((await response.json()).error.code, "AUTH_SERVICE_TOKEN_NOT_KEY");
+    }
   } finally {
     await t.close();
   }
@@ -343,6 +493,9 @@ Deno.test("llm-metrics: an account's budget status, for its admins only", async 
       (await t.metrics(`/budgets/not-a-uuid`, {}, SERVICE_KEY)).status,
       400,
     );
+    const malformed = await t.metrics(`/budgets/%ZZ`, {}, SERVICE_KEY);
+    assert.equal(malformed.status, 400, "malformed percent-encoding is the caller's mistake");
+    assert.equal((await malformed.json()).error.code, "VALIDATION_ERROR");
   } finally {
     await t.close();
   }

@@ -4,9 +4,11 @@
  * serve only that account and never show, usage is recorded per request.
  */
 import assert from "node:assert/strict";
-import { callJson, routerHttpWorld } from "./helpers/router-http-world.ts";
+import { callJson, routerHttpWorld, SERVICE_KEY } from "./helpers/router-http-world.ts";
 import { freshDb, type TestDb } from "./helpers/test-db.ts";
 import { signToken } from "./helpers/tokens.ts";
+import { PreferenceRepository } from "../supabase/functions/_shared/data/preferences.ts";
+import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
 
 const ACCOUNT_A = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 const ACCOUNT_B = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
@@ -163,12 +165,101 @@ Deno.test("preferences: members change their own agents; another user's agent ne
   }
 });
 
-Deno.test("byok: an account's key serves only that account, shows only as a hint, and never reaches a log", async () => {
+Deno.test("preferences: an agent set up by server code is admin-only, and no write changes an agent's owner", async () => {
+  const t = await tenancyWorld();
+  try {
+    const owner = async (agent: string) =>
+      (await t.db.query<{ owner_user_id: string | null }>(
+        "select owner_user_id from agent_llm_preferences where account_id = $1 and agent_id = $2",
+        [ACCOUNT_A, agent],
+      ))[0]?.owner_user_id;
+    const server = await t.call(
+      "PUT",
+      `/agents/bot/preferences?accountId=${ACCOUNT_A}`,
+      SERVICE_KEY,
+      { model: "gpt-4o" },
+    );
+    assert.equal(server.status, 200, server.text);
+    assert.equal(await owner("bot"), null);
+
+    // A member may neither take over nor delete it.
+    const take = await t.call("PUT", "/agents/bot/preferences", t.memberA, {
+      model: "claude-haiku-4-5",
+    });
+    assert.equal(take.status, 403, take.text);
+    assert.equal(take.json.error.code, "FORBIDDEN");
+    assert.equal((await t.call("DELETE", "/agents/bot/preferences", t.memberA)).status, 403);
+    const stored = await t.call("GET", "/agents/bot/preferences", t.memberA);
+    assert.equal(stored.json.preference.model, "gpt-4o");
+    assert.equal(await owner("bot"), null);
+
+    // An admin may change it, and it stays ownerless.
+    assert.equal(
+      (await t.call("PUT", "/agents/bot/preferences", t.adminA, { model: "gpt-4o-mini" })).status,
+      200,
+    );
+    assert.equal(await owner("bot"), null);
+
+    // An admin editing a member's agent leaves the member its owner.
+    assert.equal(
+      (await t.call("PUT", "/agents/mine/preferences", t.memberA, { model: "gpt-4o" })).status,
+      200,
+    );
+    assert.equal(
+      (await t.call("PUT", "/agents/mine/preferences", t.adminA, { model: "gpt-4o-mini" })).status,
+      200,
+    );
+    assert.equal(await owner("mine"), USER_A);
+    const again = await t.call("PUT", "/agents/mine/preferences", t.memberA, { model: "gpt-4o" });
+    assert.equal(again.status, 200, again.text);
+
+    assert.equal((await t.call("DELETE", "/agents/bot/preferences", t.adminA)).status, 200);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("preferences: the repository itself refuses a member's write to a row they do not own", async () => {
+  // The API checks first; the statement checks again, so a row created by
+  // someone else between that check and the write is left alone.
+  const t = await tenancyWorld();
+  try {
+    const repo = new PreferenceRepository(t.db, new MemoryStateStore(), 0);
+    const row = {
+      agentId: "raced",
+      accountId: ACCOUNT_A,
+      provider: "openai",
+      model: "gpt-4o",
+      params: {},
+      embeddingModel: null,
+      fallbacks: [],
+    };
+    assert.ok(await repo.putAgent({ ...row, ownerUserId: null }));
+    assert.equal(
+      await repo.putAgent({ ...row, model: "gpt-4o-mini", ownerUserId: USER_A }, USER_A),
+      undefined,
+    );
+    assert.equal(await repo.deleteAgent(ACCOUNT_A, "raced", USER_A), false);
+    assert.equal((await repo.getAgent(ACCOUNT_A, "raced"))?.model, "gpt-4o");
+    // A member's own row is theirs to change.
+    const mine = await repo.putAgent({ ...row, agentId: "own", ownerUserId: USER_A }, USER_A);
+    assert.equal(mine?.ownerUserId, USER_A);
+    assert.equal(
+      (await repo.putAgent({ ...row, agentId: "own", model: "gpt-4o-mini", ownerUserId: ADMIN_A }))
+        ?.ownerUserId,
+      USER_A,
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("byok: an account's key serves only that account, shows to admins only as its last four characters, and never reaches a log", async () => {
   const t = await tenancyWorld();
   try {
     const put = await t.call("PUT", "/providers/openai/key", t.adminA, { apiKey: TENANT_KEY });
     assert.equal(put.status, 200, put.text);
-    assert.equal(put.json.keyHint, "sk-te…fXYZ");
+    assert.equal(put.json.keyHint, "…fXYZ");
     assert.ok(!put.text.includes(TENANT_KEY));
 
     await t.call("POST", "", t.memberA, { prompt: "as A" });
@@ -183,11 +274,23 @@ Deno.test("byok: an account's key serves only that account, shows only as a hint
       TENANT_KEY,
     ]);
 
+    const openaiIn = (list: { json: { providers: { name: string }[] } }) =>
+      // deno-lint-ignore no-explicit-any
+      list.json.providers.find((p) => p.name === "openai") as any;
+    const asAdmin = await t.call("GET", "/providers", t.adminA);
+    assert.deepEqual(openaiIn(asAdmin).accountKey, {
+      configured: true,
+      keyHint: "…fXYZ",
+      keyVersion: "v1",
+      updatedAt: openaiIn(asAdmin).accountKey.updatedAt,
+    });
+    // A member learns that the account has a key, nothing of the key.
     const list = await t.call("GET", "/providers", t.memberA);
-    const openai = list.json.providers.find((p: { name: string }) => p.name === "openai");
-    assert.equal(openai.accountKey.keyHint, "sk-te…fXYZ");
+    const openai = openaiIn(list);
+    assert.deepEqual(openai.accountKey, { configured: true });
     assert.equal(openai.platformKey, true);
     assert.ok(!list.text.includes(TENANT_KEY));
+    assert.ok(!list.text.includes("fXYZ"));
     const listB = await t.call("GET", "/providers", t.memberB);
     assert.equal(
       listB.json.providers.find((p: { name: string }) => p.name === "openai").accountKey,

@@ -91,3 +91,20 @@ Deno.test("usage batches: an empty batch sends nothing", async () => {
   await recorder.recordBatch([]);
   assert.equal(calls, 0);
 });
+
+Deno.test("usage batches: a row with an impossible time is written with the database's time instead of failing its batch", async () => {
+  const database = await freshDb();
+  try {
+    const recorder = new UsageRecorder(database.db);
+    await recorder.recordBatch([row(1), { ...row(2), at: Number.NaN }, row(3)]);
+    const rows = await database.db.query<{ input_tokens: number; created_at: Date | string }>(
+      "select input_tokens, created_at from llm_usage order by id",
+    );
+    assert.deepEqual(rows.map((r) => r.input_tokens), [1, 2, 3]);
+    assert.equal(new Date(rows[0].created_at).toISOString(), "2026-11-21T10:00:00.001Z");
+    const stamped = new Date(rows[1].created_at).getTime();
+    assert.ok(Math.abs(stamped - Date.now()) < 60_000, "the database's now(), not the lost time");
+  } finally {
+    await database.close();
+  }
+});

@@ -2,9 +2,15 @@
  * The suite's secret scan: every JSON log line the functions wrote during
  * `deno task test` (collected in TEST_LOG_FILE) must hold no secret. A
  * secret is anything the redaction rules recognise (API keys, bearer
- * tokens, JWTs), or any key-like literal the tests themselves use.
+ * tokens, JWTs), or any key-like literal the tests themselves use, in any
+ * form the functions' own scrubber knows (raw, URL-encoded, JSON-escaped,
+ * base64, masked).
  */
 import { redactSecrets } from "../../supabase/functions/_shared/security/redact.ts";
+import {
+  SCRUBBED,
+  SecretScrubber,
+} from "../../supabase/functions/_shared/security/secret-scrubber.ts";
 
 /** A line that holds a secret. */
 export interface SecretFinding {
@@ -15,9 +21,10 @@ export interface SecretFinding {
   excerpt: string;
 }
 
-// Key-shaped literals in test sources: provider keys, service and job secrets, the JWT secret.
+// Key-shaped literals in test sources: provider keys (`tnt+…` ones have a prefix no redaction
+// pattern knows), service and job secrets, the JWT secret.
 const SECRET_LITERAL =
-  /["'`]((?:sk-|service-role-key|job-secret|super-secret-jwt-token)[A-Za-z0-9_\-]{6,})["'`]/g;
+  /["'`]((?:sk-|tnt\+|service-role-key|job-secret|super-secret-jwt-token)[A-Za-z0-9_\-+/=]{6,})["'`]/g;
 
 /** The key-like string literals in the given source texts. */
 export function secretLiteralsIn(sources: readonly string[]): string[] {
@@ -31,18 +38,17 @@ export function secretLiteralsIn(sources: readonly string[]): string[] {
 /** Every JSON log line in `text` (other output is skipped) that holds a secret. */
 export function findSecrets(text: string, known: readonly string[]): SecretFinding[] {
   const findings: SecretFinding[] = [];
+  const scrubber = new SecretScrubber(known);
   text.split("\n").forEach((raw, index) => {
     const line = raw.trim();
     if (!line.startsWith("{") || !line.includes('"event"')) return;
-    const secret = known.find((value) => line.includes(value));
-    const redacted = redactSecrets(line);
-    if (secret === undefined && redacted === line) return;
-    let excerpt = redacted;
-    for (const value of known) excerpt = excerpt.replaceAll(value, "[KNOWN SECRET]");
+    const scrubbed = scrubber.scrub(line);
+    const redacted = redactSecrets(scrubbed);
+    if (scrubbed === line && redacted === line) return;
     findings.push({
       line: index + 1,
-      reason: secret !== undefined ? "a test's secret" : "a secret-shaped value",
-      excerpt: excerpt.slice(0, 300),
+      reason: scrubbed !== line ? "a test's secret" : "a secret-shaped value",
+      excerpt: redacted.replaceAll(SCRUBBED, "[KNOWN SECRET]").slice(0, 300),
     });
   });
   return findings;

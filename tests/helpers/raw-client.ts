@@ -46,3 +46,53 @@ export async function rawPost(
     },
   };
 }
+
+/** A raw request whose body the test sends piece by piece. */
+export interface RawTrickle extends RawRequest {
+  /** Sends `text` as more of the body; false once the server has closed the connection. */
+  send(text: string): Promise<boolean>;
+}
+
+/**
+ * Opens a POST to `url` declaring a body of `contentLength` bytes and sends
+ * only its head: a slow client, for tests of body deadlines.
+ */
+export async function rawPostHead(
+  url: string,
+  headers: Record<string, string>,
+  contentLength: number,
+): Promise<RawTrickle> {
+  const target = new URL(url);
+  const conn = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
+  const head = [
+    `POST ${target.pathname} HTTP/1.1`,
+    `host: ${target.host}`,
+    `content-length: ${contentLength}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    "",
+    "",
+  ].join("\r\n");
+  await conn.write(new TextEncoder().encode(head));
+  let closed = false;
+  return {
+    async send(text) {
+      try {
+        await conn.write(new TextEncoder().encode(text));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async firstBytes() {
+      const buffer = new Uint8Array(16_384);
+      const n = await conn.read(buffer);
+      return new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+    },
+    close() {
+      if (!closed) {
+        closed = true;
+        conn.close();
+      }
+    },
+  };
+}

@@ -1,16 +1,18 @@
 /**
- * Who may run `POST /check`: server code with the service-role key
- * (`Authorization: Bearer`), or the database scheduler with the job secret
- * (`x-job-secret`, the function's LLM_JOB_SECRET). Pings cost money, so
- * nobody else may force them.
+ * Who may run `POST /check`: server code with a server key (`Authorization:
+ * Bearer`, the same rule as llm-router and llm-metrics: exactly
+ * SUPABASE_SERVICE_ROLE_KEY or one of LLM_SERVICE_KEYS), or the database
+ * scheduler with the job secret (`x-job-secret`, the function's
+ * LLM_JOB_SECRET). Pings cost money, so nobody else may force them.
  */
 import { bearerToken } from "../_shared/http/auth.ts";
+import { isServerKey } from "../_shared/http/callers.ts";
 import { HttpError } from "../_shared/http/errors.ts";
 import { sameSecret } from "../_shared/security/same-secret.ts";
 
-/** Accepted secrets; unset ones accept nothing. */
+/** Accepted secrets; an empty list or an unset secret accepts nothing. */
 export interface CheckCredentials {
-  serviceRoleKey?: string;
+  serverKeys: readonly string[];
   jobSecret?: string;
 }
 
@@ -30,9 +32,7 @@ export async function requireScheduler(
   if (jobSecret !== null && credentials.jobSecret) {
     if (await sameSecret(jobSecret, credentials.jobSecret)) return;
   }
-  if (token !== undefined && credentials.serviceRoleKey) {
-    if (await sameSecret(token, credentials.serviceRoleKey)) return;
-  }
+  if (token !== undefined && await isServerKey(token, credentials.serverKeys)) return;
   throw unauthorized("AUTH_INVALID", "The service key or job secret is wrong");
 }
 

@@ -5,7 +5,8 @@
  * reads env while the module loads.
  */
 import type { EnvReader } from "../_shared/http/env.ts";
-import type { Logger } from "../_shared/http/log.ts";
+import { type Logger, scrubbingLogger } from "../_shared/http/log.ts";
+import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
 import { ProviderHealthChecks } from "../_shared/health/provider-checks.ts";
 import { healthSettingsFrom } from "../_shared/health/settings.ts";
@@ -16,6 +17,8 @@ import { stateStoreFromEnv } from "../_shared/store/from-env.ts";
 import { postgresDb } from "../_shared/store/postgres-db.ts";
 import { logStartupSummary } from "../_shared/health/startup-summary.ts";
 import type { StateStore } from "../_shared/store/state-store.ts";
+import { serverKeysFromEnv } from "../_shared/http/caller-credentials.ts";
+import type { CheckCredentials } from "./check-auth.ts";
 
 /** What tests and the dev server may inject instead of building from env. */
 export interface HealthAppDeps {
@@ -38,7 +41,7 @@ export interface HealthWorld {
   /** The longest a readiness check waits. */
   readyTimeoutMs: number;
   /** Who may run `POST /check`. */
-  credentials: { serviceRoleKey?: string; jobSecret?: string };
+  credentials: CheckCredentials;
 }
 
 /** Readiness answers load balancers: it must be quick even when a ping would not be. */
@@ -46,7 +49,7 @@ const READY_TIMEOUT_MS = 2_000;
 
 /** Builds the world from `deps`; warnings about settings are logged once. */
 export async function buildHealthWorld(deps: HealthAppDeps): Promise<HealthWorld> {
-  const { env, log } = deps;
+  const { env } = deps;
   const warnings: string[] = [];
   const now = deps.now ?? Date.now;
   const settings = healthSettingsFrom(env, warnings);
@@ -60,6 +63,11 @@ export async function buildHealthWorld(deps: HealthAppDeps): Promise<HealthWorld
       warnings,
     );
   const router = createRouterFromEnv(env, deps.routerDeps, warnings);
+  // The env's secrets, scrubbed in every encoding from each line this world logs.
+  const log = scrubbingLogger(
+    deps.log,
+    secretScrubberFromEnv(env, router.providers().map(({ spec }) => spec.keyEnv)),
+  );
   const onStoreError = storeWarnings(log, store.kind);
   // The router's own policy, so an expired OPEN reads as HALF_OPEN exactly as routing sees it.
   const circuits = new StoreCircuitBreakers(store, routerConfigFrom(env, []).breaker, onStoreError);
@@ -86,10 +94,7 @@ export async function buildHealthWorld(deps: HealthAppDeps): Promise<HealthWorld
     store,
     db,
     readyTimeoutMs: Math.min(READY_TIMEOUT_MS, settings.timeoutMs),
-    credentials: {
-      serviceRoleKey: env("SUPABASE_SERVICE_ROLE_KEY"),
-      jobSecret: env("LLM_JOB_SECRET"),
-    },
+    credentials: { serverKeys: serverKeysFromEnv(env), jobSecret: env("LLM_JOB_SECRET") },
   };
 }
 

@@ -1,13 +1,26 @@
 /**
  * The llm-metrics handler: `GET /` answers the totals every llm-router
  * isolate flushed to the store, as JSON or (`?format=prometheus`, or a
- * text/plain Accept) Prometheus text; `POST /reset` starts them over;
- * `GET /budgets/:accountId` shows an account's budgets. Owners and admins
- * (and server keys) only: 401 without credentials, 403 for a member.
+ * text/plain Accept) Prometheus text; `GET /budgets/:accountId` shows an
+ * account's budgets; `POST /reset` starts every count over.
+ *
+ * Who sees what: an account's owners and admins read their own account's
+ * figures only (a member gets 403); server keys read the whole platform, or
+ * one account with `?accountId=`, and only they may reset (counts span every
+ * tenant). Circuit states are shown to all of them: they are the platform's
+ * view of a provider, not any tenant's data.
  */
+import { scrubbingLogger } from "../_shared/http/log.ts";
+import { BUILT_IN_PROVIDERS } from "../_shared/llm/providers/registry.ts";
+import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { createFunctionApp, methodNotAllowed, notFound } from "../_shared/http/app.ts";
 import { HttpError, jsonResponse } from "../_shared/http/errors.ts";
-import { accountAccess, authenticateCaller, requireAdmin } from "../_shared/http/callers.ts";
+import {
+  accountAccess,
+  authenticateCaller,
+  type Caller,
+  requireAdmin,
+} from "../_shared/http/callers.ts";
 import { isUuid } from "../_shared/data/ids.ts";
 import { readMetrics, resetMetrics } from "../_shared/metrics/snapshot.ts";
 import { type CircuitReport, metricsReport } from "../_shared/metrics/report.ts";
@@ -18,11 +31,16 @@ import { buildMetricsWorld, type MetricsWorld, type MetricsWorldDeps } from "./w
 
 /** Builds the llm-metrics handler. Reads no env until the first request. */
 export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => Promise<Response> {
+  // Every line scrubbed of the env's secrets in any encoding (env read on the first line).
+  const log = scrubbingLogger(
+    deps.log,
+    () => secretScrubberFromEnv(deps.env, BUILT_IN_PROVIDERS.map((spec) => spec.keyEnv)),
+  );
   let world: Promise<MetricsWorld> | undefined;
   return createFunctionApp({
     name: "llm-metrics",
     env: deps.env,
-    log: deps.log,
+    log,
     route: async ({ request, path }) => {
       if (path === "/health") {
         return jsonResponse({ status: "ok", function: "llm-metrics" });
@@ -31,18 +49,13 @@ export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => 
       if (path !== "/" && path !== "/metrics" && path !== "/reset" && !budgetPath) {
         throw notFound(path);
       }
-      world ??= buildMetricsWorld(deps);
+      world ??= buildMetricsWorld({ ...deps, log });
       const current = await world;
       const caller = await authenticateCaller(request, current.credentials);
 
       if (budgetPath) {
         if (request.method !== "GET") throw methodNotAllowed("GET, OPTIONS");
-        const accountId = decodeURIComponent(budgetPath[1]);
-        if (!isUuid(accountId)) {
-          throw new HttpError(400, "VALIDATION_ERROR", "accountId must be a UUID", {
-            field: "accountId",
-          });
-        }
+        const accountId = uuidParam(decodedSegment(budgetPath[1]));
         requireAdmin(await accountAccess(caller, accountId, current.memberships), "read budgets");
         if (!current.guardSettings) {
           throw new HttpError(
@@ -57,18 +70,14 @@ export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => 
         return jsonResponse(await budgetStatus(current, accountId));
       }
 
-      // Metrics span every account: a member of one must not read them.
-      if (caller.kind === "user" && caller.role !== "admin" && caller.role !== "owner") {
-        throw new HttpError(
-          403,
-          "FORBIDDEN",
-          "Only owners, admins and server keys may read metrics",
-        );
-      }
       if (path === "/reset") {
         if (request.method !== "POST") throw methodNotAllowed("POST, OPTIONS");
+        // Counts span every tenant: an admin of one account must not wipe the others'.
+        if (caller.kind !== "service") {
+          throw new HttpError(403, "FORBIDDEN", "Only server keys may reset metrics");
+        }
         await resetMetrics(current.store, current.now());
-        deps.log.warn("metrics_reset", { by: caller.userId ?? caller.kind });
+        log.warn("metrics_reset", { by: caller.kind });
         return jsonResponse({
           success: true,
           reset: true,
@@ -76,7 +85,12 @@ export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => 
         });
       }
       if (request.method !== "GET") throw methodNotAllowed("GET, OPTIONS");
-      const snapshot = await readMetrics(current.store);
+      const accountId = await metricsScope(
+        caller,
+        new URL(request.url).searchParams.get("accountId") ?? undefined,
+        current,
+      );
+      const snapshot = await readMetrics(current.store, accountId);
       const circuits = await circuitsOf(current, snapshot);
       if (wantsPrometheus(request)) {
         return new Response(prometheusText(snapshot, circuits, current.now()), {
@@ -86,6 +100,47 @@ export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => 
       return jsonResponse(metricsReport(snapshot, circuits, current.now()));
     },
   });
+}
+
+/**
+ * Whose figures the caller reads: undefined for the platform (server keys
+ * naming no account), else an account id. A user reads the account they act
+ * for, as an owner or admin of it (403 otherwise).
+ */
+async function metricsScope(
+  caller: Caller,
+  requested: string | undefined,
+  world: MetricsWorld,
+): Promise<string | undefined> {
+  if (caller.kind === "service" && requested === undefined) return undefined;
+  const access = await accountAccess(
+    caller,
+    requested === undefined ? undefined : uuidParam(requested),
+    world.memberships,
+  );
+  requireAdmin(access, "read metrics");
+  return uuidParam(access.accountId);
+}
+
+/** `value` as an account id, or a 400. */
+function uuidParam(value: string | undefined): string {
+  if (!isUuid(value)) {
+    throw new HttpError(400, "VALIDATION_ERROR", "accountId must be a UUID", {
+      field: "accountId",
+    });
+  }
+  return value;
+}
+
+/** A path segment decoded; malformed percent-encoding is the caller's mistake, a 400. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, "VALIDATION_ERROR", "The path is not valid percent-encoding", {
+      field: "accountId",
+    });
+  }
 }
 
 /** `?format=prometheus`, or an Accept that asks for text/plain before JSON (as scrapers send). */

@@ -58,7 +58,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
       const run = async () => {
         const caller = await authenticateCaller(request, current.credentials, route.jobs === true);
         const body = request.method === "POST" || request.method === "PUT"
-          ? await readJsonObject(request, current.maxBodyBytes)
+          ? await readJsonObject(request, current.maxBodyBytes, current.bodyTimeoutMs)
           : {};
         const memberships = current.db ? membershipsIn(current.db) : undefined;
         const context: RouterRequestContext = {
@@ -70,13 +70,13 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
           signal: request.signal,
           started,
           requestId,
-          log: deps.log,
+          log: current.log,
           access: (requested) => accountAccess(caller, requested, memberships),
           routerFor: (accountId) => routerFor(current, accountId),
           now: current.now,
           reporter: (base) =>
             new RequestReporter({
-              log: deps.log,
+              log: current.log,
               usage: current.usage,
               audit: current.auditQueue,
               metrics: current.metrics,
@@ -101,11 +101,9 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
     flush: async () => {
       if (!world) return;
       const current = await world;
-      await Promise.all([
-        current.usage?.flush(),
-        current.auditQueue?.flush(),
-        current.metrics.flush(),
-      ]);
+      // Queues first: a row they set aside is counted in the metrics flushed after them.
+      await Promise.all([current.usage?.flush(), current.auditQueue?.flush()]);
+      await current.metrics.flush();
     },
     close: async () => {
       if (world) await (await world).close();

@@ -6,7 +6,7 @@
  * effect on the next request, in every isolate sharing the store.
  */
 import { z } from "zod";
-import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
+import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { budgetRules } from "../_shared/data/guard-settings.ts";
 import { isTimeZone } from "../_shared/guards/budget-windows.ts";
 import { type AccountAccess, requireAdmin } from "../_shared/http/callers.ts";
@@ -137,7 +137,7 @@ export async function putRateLimit(context: RouterRequestContext): Promise<Respo
   const models = body.models ?? {};
   for (const model of Object.keys(models)) {
     if (!context.world.router.catalog.get(model)) {
-      throw validationError("models", `unknown model ${model.slice(0, 100)}`);
+      throw validationError("models", `unknown model ${clipInput(model)}`);
     }
   }
   const saved = await settings.putRateLimit(access.accountId, {

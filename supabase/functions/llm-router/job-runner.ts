@@ -12,6 +12,7 @@ import { answerBody } from "./answer-body.ts";
 import { RequestReporter } from "./request-report.ts";
 import { fromNativeBody } from "./route-requests.ts";
 import { nativeChatBody } from "./schemas.ts";
+import { checkRequestJson } from "../_shared/http/request-text.ts";
 import { parseOrThrow } from "./validation.ts";
 import type { Logger } from "../_shared/http/log.ts";
 import type { RouterWorld } from "./world.ts";
@@ -75,6 +76,8 @@ async function runJob(
   // The job must finish inside its lease, or another worker may take it over.
   const signal = AbortSignal.timeout(Math.max(1_000, world.jobLeaseMs - 5_000));
   try {
+    // A payload written straight into llm_jobs never passed the HTTP door: check it as the door would.
+    checkRequestJson(job.payload);
     const body = parseOrThrow(nativeChatBody, { ...stripJobFields(job.payload), stream: false });
     const router = await routerFor(job.accountId ?? undefined);
     const routed = fromNativeBody(body, job.accountId ?? undefined, router.catalog);

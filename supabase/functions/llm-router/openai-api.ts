@@ -4,9 +4,10 @@
  * included), embeddings and the model list work unchanged. `model` may be a
  * catalog model, `auto`, or `auto:<useCase>`.
  */
-import { jsonResponse, validationError } from "../_shared/http/errors.ts";
+import { clipInput, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { chatCompletionToOpenAI } from "../_shared/llm/openai-wire.ts";
-import { vectorToBase64 } from "./vectors.ts";
+import { checkEmbeddingInputs } from "./embedding-limits.ts";
+import { streamEmbeddings } from "./embedding-stream.ts";
 import { routeHeadersSince } from "./route-headers.ts";
 import { fromOpenAIBody } from "./route-requests.ts";
 import { openAIChatBody, openAIEmbeddingsBody } from "./schemas.ts";
@@ -52,20 +53,23 @@ export async function chatCompletions(context: RouterRequestContext): Promise<Re
   );
 }
 
-/** `POST /v1/embeddings`: rate-limited, budgeted and recorded like chat. */
+/**
+ * `POST /v1/embeddings`: rate-limited, budgeted and recorded like chat. The
+ * answer is streamed out one vector at a time (`embedding-stream.ts`), so a
+ * request's memory does not grow with its answer.
+ */
 export async function embeddings(context: RouterRequestContext): Promise<Response> {
   const { body: raw, signal, started, caller, world } = context;
   const body = parseOrThrow(openAIEmbeddingsBody, raw);
+  const inputs = typeof body.input === "string" ? [body.input] : body.input;
+  checkEmbeddingInputs(inputs, world.embeddings);
   const access = await context.access(body.account_id);
   const router = await context.routerFor(access.accountId);
   const modelOverride = body.model === "auto" ? undefined : body.model;
   if (modelOverride !== undefined) {
     const model = router.catalog.get(modelOverride);
     if (!model?.capabilities.embeddings) {
-      throw validationError(
-        "model",
-        `${modelOverride.slice(0, 100)} is not a known embedding model`,
-      );
+      throw validationError("model", `${clipInput(modelOverride)} is not a known embedding model`);
     }
   }
   const reporter = context.reporter({
@@ -74,41 +78,41 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
     userId: caller.userId,
     useCase: "embedding",
   });
+  let answer;
   try {
     const gate = await world.guards.admit({ accountId: access.accountId, userId: caller.userId });
-    const answer = await router.embed({
-      input: typeof body.input === "string" ? [body.input] : body.input,
+    answer = await streamEmbeddings({
+      router,
+      inputs,
       dimensions: body.dimensions,
       modelOverride,
       accountId: access.accountId,
       gate,
-    }, signal);
-    reporter.answered(answer.route, {
-      inputTokens: answer.usage.inputTokens,
-      outputTokens: 0,
-      cachedInputTokens: 0,
-      cacheWriteTokens: 0,
-    }, answer.costUsd);
-    const headers = routeHeadersSince(answer.route, started);
-    const base64 = body.encoding_format === "base64";
-    return jsonResponse(
-      {
-        object: "list",
-        data: answer.embeddings.map((vector, index) => ({
-          object: "embedding",
-          index,
-          embedding: base64 ? vectorToBase64(vector) : vector,
-        })),
-        model: answer.model,
-        usage: { prompt_tokens: answer.usage.inputTokens, total_tokens: answer.usage.inputTokens },
-      },
-      200,
-      headers,
-    );
+      base64: body.encoding_format === "base64",
+      slots: world.embeddings.slots,
+      signal,
+    });
   } catch (error) {
     if (error instanceof LLMError) reporter.failed(error, false);
     throw error;
   }
+  const { route } = answer;
+  world.waitUntil(answer.end.then((end) => {
+    if (!end.ok) return reporter.failed(end.error, true);
+    reporter.answered(route, {
+      inputTokens: end.inputTokens,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
+    }, end.costUsd);
+  }));
+  return new Response(answer.body, {
+    status: 200,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      ...routeHeadersSince(route, started),
+    },
+  });
 }
 
 /** `GET /v1/models`: `auto`, `auto:<useCase>`, and every catalog model whose provider has a key. */

@@ -2,10 +2,11 @@
  * `GET/PUT/DELETE /agents/:agentId/preferences`: what a per-agent model
  * picker calls. Writes are validated against the catalog and the account's
  * keys, invalidate the cache (the next request routes by them) and are
- * audited. Members manage the agents they created; admins manage all.
+ * audited. Members manage the agents they created; admins manage all,
+ * including agents set up by server code (which have no owner).
  */
 import { z } from "zod";
-import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
+import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import type { AgentPreferenceRecord } from "../_shared/data/preferences.ts";
 import type { AccountAccess } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
@@ -26,19 +27,31 @@ const preferenceBody = z.strictObject({
   embeddingModel: z.string().min(1).max(200).nullable().optional(),
 });
 
+/**
+ * Who may write an agent's preference: admins (owners, admins, the service
+ * role) any of the account's agents; a member only a new agent or one they
+ * own. An ownerless agent (set up by server code) is admin-only, never up
+ * for grabs. Returns the member's user id, for the repository to enforce the
+ * same rule in its statement (undefined for admins).
+ */
 function mayWrite(
   context: RouterRequestContext,
   access: AccountAccess,
   existing: AgentPreferenceRecord | undefined,
-) {
-  if (access.role !== "member") return;
-  if (
-    !existing || existing.ownerUserId === null || existing.ownerUserId === context.caller.userId
-  ) return;
-  throw new HttpError(
+): string | undefined {
+  if (access.role !== "member") return undefined;
+  const userId = context.caller.userId;
+  if (userId !== undefined && (!existing || existing.ownerUserId === userId)) return userId;
+  throw notYours(existing);
+}
+
+function notYours(existing: AgentPreferenceRecord | undefined): HttpError {
+  return new HttpError(
     403,
     "FORBIDDEN",
-    "Only the account's admins may change another user's agent",
+    existing?.ownerUserId === null
+      ? "Only the account's admins may change an agent set up by server code"
+      : "Only the account's admins may change another user's agent",
   );
 }
 
@@ -75,12 +88,12 @@ export async function putAgentPreferences(context: RouterRequestContext): Promis
 
   const model = catalog.get(body.model);
   if (!model?.capabilities.chat) {
-    throw validationError("model", `${body.model.slice(0, 100)} is not a known chat model`);
+    throw validationError("model", `${clipInput(body.model)} is not a known chat model`);
   }
   if (body.provider !== undefined && body.provider !== model.provider) {
     throw validationError(
       "provider",
-      `${body.model} is served by ${model.provider}, not ${body.provider.slice(0, 64)}`,
+      `${clipInput(body.model)} is served by ${model.provider}, not ${clipInput(body.provider)}`,
     );
   }
   const keyed = new Set(router.availableProviders());
@@ -98,17 +111,20 @@ export async function putAgentPreferences(context: RouterRequestContext): Promis
   }
   body.fallbacks?.forEach((id, index) => {
     if (!catalog.get(id)?.capabilities.chat) {
-      throw validationError(`fallbacks[${index}]`, `${id.slice(0, 100)} is not a known chat model`);
+      throw validationError(`fallbacks[${index}]`, `${clipInput(id)} is not a known chat model`);
     }
   });
   if (body.embeddingModel && !catalog.get(body.embeddingModel)?.capabilities.embeddings) {
     throw validationError(
       "embeddingModel",
-      `${body.embeddingModel.slice(0, 100)} is not a known embedding model`,
+      `${clipInput(body.embeddingModel)} is not a known embedding model`,
     );
   }
 
-  mayWrite(context, access, await preferences.getAgent(access.accountId, agentId));
+  const existing = await preferences.getAgent(access.accountId, agentId);
+  const writableBy = mayWrite(context, access, existing);
+  // The owner is set when the row is created and kept by every later write,
+  // so an admin's edit leaves a member's agent theirs and an ownerless one ownerless.
   const saved = await preferences.putAgent({
     agentId,
     accountId: access.accountId,
@@ -118,7 +134,9 @@ export async function putAgentPreferences(context: RouterRequestContext): Promis
     embeddingModel: body.embeddingModel ?? null,
     fallbacks: body.fallbacks ?? [],
     ownerUserId: context.caller.userId ?? null,
-  });
+  }, writableBy);
+  // Only when another user took the agent between the check and the write.
+  if (!saved) throw notYours(existing);
   auditChange(context, access, {
     action: "agent_preferences.put",
     target: `agent:${agentId}`,
@@ -132,12 +150,16 @@ export async function deleteAgentPreferences(context: RouterRequestContext): Pro
   const preferences = requireDb(context.world.preferences);
   const access = await accountOf(context);
   const agentId = context.params.agentId;
-  mayWrite(context, access, await preferences.getAgent(access.accountId, agentId));
-  if (!await preferences.deleteAgent(access.accountId, agentId)) {
+  const writableBy = mayWrite(
+    context,
+    access,
+    await preferences.getAgent(access.accountId, agentId),
+  );
+  if (!await preferences.deleteAgent(access.accountId, agentId, writableBy)) {
     throw new HttpError(
       404,
       "NOT_FOUND",
-      `Agent ${agentId.slice(0, 100)} has no stored preferences`,
+      `Agent ${clipInput(agentId)} has no stored preferences`,
     );
   }
   auditChange(context, access, { action: "agent_preferences.delete", target: `agent:${agentId}` });

@@ -1,13 +1,15 @@
 /**
  * `GET /providers` and `PUT/DELETE /providers/:name/key`: which providers an
  * account can use, and the account's own keys (BYOK). A key is encrypted
- * before it is stored, shown only as a hint afterwards, and never logged.
+ * before it is stored, never logged, and afterwards shown only as a hint
+ * (its last four characters) and only to the account's admins: members
+ * see that the account has a key, nothing of it.
  */
 import { z } from "zod";
-import { HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
+import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { isUuid } from "../_shared/data/ids.ts";
 import { validateProviderKey } from "../_shared/security/key-vault.ts";
-import { type AccountAccess, requireAdmin } from "../_shared/http/callers.ts";
+import { type AccountAccess, isAdmin, requireAdmin } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";
@@ -25,6 +27,7 @@ export async function listProviders(context: RouterRequestContext): Promise<Resp
     ? await context.world.keys.list(access.accountId)
     : [];
   const models = router.catalog.all();
+  const admin = isAdmin(access);
   return jsonResponse({
     accountId: access.accountId ?? null,
     providers: router.providers().map(({ spec, hasKey }) => {
@@ -35,7 +38,14 @@ export async function listProviders(context: RouterRequestContext): Promise<Resp
         usable: hasKey,
         platformKey: platform.has(spec.name),
         accountKey: own
-          ? { keyHint: own.keyHint, keyVersion: own.keyVersion, updatedAt: own.updatedAt }
+          ? admin
+            ? {
+              configured: true,
+              keyHint: own.keyHint,
+              keyVersion: own.keyVersion,
+              updatedAt: own.updatedAt,
+            }
+            : { configured: true }
           : null,
         models: models.filter((m) => m.provider === spec.name).map((m) => m.id),
       };
@@ -53,7 +63,7 @@ async function keyTarget(
     throw new HttpError(
       404,
       "NOT_FOUND",
-      `Unknown provider ${provider.slice(0, 64)}; GET /providers lists them`,
+      `Unknown provider ${clipInput(provider)}; GET /providers lists them`,
     );
   }
   return { access, provider };

@@ -98,6 +98,7 @@ export class RequestReporter {
     const atTheDoor = error.code === "RATE_LIMIT_EXCEEDED" && error.model === undefined &&
       !error.fallback;
     this.sinks.metrics?.record({
+      accountId: this.base.accountId,
       provider: error.provider,
       model: error.model,
       useCase: this.base.useCase,
@@ -152,6 +153,7 @@ export class RequestReporter {
     const gatewayMs = (outcome.streamed ? outcome.firstEventMs ?? latencyMs : latencyMs) -
       route.upstreamMs - route.waitedMs;
     this.sinks.metrics?.record({
+      accountId: this.base.accountId,
       provider: route.provider,
       model: route.model,
       useCase: route.useCase,

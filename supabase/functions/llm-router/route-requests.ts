@@ -3,7 +3,7 @@
  * tools from OpenAI's format, routing fields, and the checks that need the
  * catalog (a known model, a tool_choice naming a declared tool).
  */
-import { validationError } from "../_shared/http/errors.ts";
+import { clipInput, validationError } from "../_shared/http/errors.ts";
 import type { ModelCatalog, UseCase } from "../_shared/llm/catalog.ts";
 import {
   messagesFromOpenAI,
@@ -49,7 +49,7 @@ function toolsAndChoice(
 function knownModel(catalog: ModelCatalog, id: string, field: string): string {
   const model = catalog.get(id);
   if (!model) {
-    throw validationError(field, `unknown model ${id.slice(0, 100)}; GET /v1/models lists them`);
+    throw validationError(field, `unknown model ${clipInput(id)}; GET /v1/models lists them`);
   }
   if (!model.capabilities.chat) throw validationError(field, `${id} is not a chat model`);
   return id;

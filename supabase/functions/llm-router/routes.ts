@@ -1,4 +1,6 @@
 /** llm-router's route table: method and path pattern (`:param` segments) to handler. */
+import { validationError } from "../_shared/http/errors.ts";
+import { textProblem } from "../_shared/http/request-text.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { nativeChat } from "./native-api.ts";
 import { chatCompletions, embeddings, models } from "./openai-api.ts";
@@ -17,6 +19,9 @@ import {
   putBudget,
   putRateLimit,
 } from "./guards-api.ts";
+
+/** Longest path parameter (agent ids and provider names are at most 200 characters everywhere). */
+const MAX_PARAM_CHARS = 200;
 
 /** A route's handler. */
 export type RouteHandler = (context: RouterRequestContext) => Response | Promise<Response>;
@@ -58,13 +63,17 @@ export type RouteMatch =
   | { kind: "method"; allow: string }
   | { kind: "none" };
 
-/** Matches `method path` against the table. */
+/**
+ * Matches `method path` against the table. A path parameter must decode to
+ * text obeying the request text rules: it reaches the database as an id, so
+ * `/agents/%00/preferences` is a 400 naming it, never a query that fails.
+ */
 export function matchRoute(method: string, path: string): RouteMatch {
   const allowed: string[] = [];
   for (const route of ROUTES) {
-    const params = matchPattern(route.pattern, path);
-    if (!params) continue;
-    if (route.method === method) return { kind: "found", route, params };
+    const raw = matchPattern(route.pattern, path);
+    if (!raw) continue;
+    if (route.method === method) return { kind: "found", route, params: decodeParams(raw) };
     allowed.push(route.method);
   }
   return allowed.length
@@ -72,6 +81,7 @@ export function matchRoute(method: string, path: string): RouteMatch {
     : { kind: "none" };
 }
 
+/** The pattern's `:param` segments of `path`, still percent-encoded, or undefined when it does not match. */
 function matchPattern(pattern: string, path: string): Record<string, string> | undefined {
   const want = pattern.split("/");
   const have = path.split("/");
@@ -79,17 +89,27 @@ function matchPattern(pattern: string, path: string): Record<string, string> | u
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
     if (want[i].startsWith(":")) {
-      let value: string;
-      try {
-        value = decodeURIComponent(have[i]);
-      } catch {
-        return undefined;
-      }
-      if (value === "" || value.length > 200) return undefined;
-      params[want[i].slice(1)] = value;
+      if (have[i] === "") return undefined;
+      params[want[i].slice(1)] = have[i];
     } else if (want[i] !== have[i]) {
       return undefined;
     }
+  }
+  return params;
+}
+
+function decodeParams(raw: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, encoded] of Object.entries(raw)) {
+    let value: string;
+    try {
+      value = decodeURIComponent(encoded);
+    } catch {
+      throw validationError(name, "is not valid percent-encoded UTF-8");
+    }
+    const problem = textProblem(value, MAX_PARAM_CHARS);
+    if (problem) throw validationError(name, problem);
+    params[name] = value;
   }
   return params;
 }

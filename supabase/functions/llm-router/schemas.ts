@@ -7,6 +7,8 @@ import { z } from "zod";
 import { USE_CASES } from "../_shared/llm/catalog.ts";
 
 const text = z.string().max(1_000_000);
+/** A message's `name` (who spoke): an identifier, bounded like the others. */
+const participantName = z.string().max(200);
 const textParts = z.array(z.strictObject({ type: z.literal("text"), text })).min(1);
 
 const userPart = z.discriminatedUnion("type", [
@@ -37,24 +39,24 @@ export const wireMessage = z.discriminatedUnion("role", [
   z.strictObject({
     role: z.literal("system"),
     content: z.union([text, textParts]),
-    name: z.string().optional(),
+    name: participantName.optional(),
   }),
   z.strictObject({
     role: z.literal("developer"),
     content: z.union([text, textParts]),
-    name: z.string().optional(),
+    name: participantName.optional(),
   }),
   z.strictObject({
     role: z.literal("user"),
     content: z.union([text, z.array(userPart).min(1)]),
-    name: z.string().optional(),
+    name: participantName.optional(),
   }),
   z.strictObject({
     role: z.literal("assistant"),
     content: z.union([text, textParts]).nullable().optional(),
     tool_calls: z.array(toolCall).max(128).optional(),
-    name: z.string().optional(),
-    refusal: z.string().nullable().optional(),
+    name: participantName.optional(),
+    refusal: text.nullable().optional(),
   }),
   z.strictObject({
     role: z.literal("tool"),
@@ -95,7 +97,7 @@ export const wireResponseFormat = z.discriminatedUnion("type", [
       name: z.string().min(1).max(64),
       schema: z.record(z.string(), z.unknown()),
       strict: z.boolean().nullable().optional(),
-      description: z.string().optional(),
+      description: z.string().max(10_000).optional(),
     }),
   }),
 ]);

@@ -1,6 +1,6 @@
 /** Turning a zod failure into the 400 every bad request gets: the first problem, with its field. */
 import type { z } from "zod";
-import { validationError } from "../_shared/http/errors.ts";
+import { clipInput, validationError } from "../_shared/http/errors.ts";
 
 /** Parses `value` with `schema` or throws a 400 `VALIDATION_ERROR` naming the field. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -14,6 +14,9 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown): T {
     : path.map((part, i) =>
       typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`
     ).join("");
-  const message = issue.code === "unrecognized_keys" ? "unknown field" : issue.message;
+  // The field path may hold a caller's key and zod's message may quote input: both are clipped.
+  const message = issue.code === "unrecognized_keys"
+    ? "unknown field"
+    : clipInput(issue.message, 300);
   throw validationError(field, message);
 }

@@ -4,20 +4,24 @@
  * store, the key vault. Nothing here reads env while the module loads.
  */
 import { EnvReader, intSetting } from "../_shared/http/env.ts";
-import type { Logger } from "../_shared/http/log.ts";
+import { type Logger, scrubbingLogger } from "../_shared/http/log.ts";
+import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { createRouterFromEnv, type RouterEnvDeps } from "../_shared/llm/from-env.ts";
 import type { LLMRouter } from "../_shared/llm/router.ts";
 import { AuditLog } from "../_shared/data/audit.ts";
 import { JobQueue } from "../_shared/data/jobs.ts";
 import { PreferenceRepository } from "../_shared/data/preferences.ts";
 import { ProviderKeyRepository } from "../_shared/data/provider-keys.ts";
-import { type UsageRecord, UsageRecorder } from "../_shared/data/usage.ts";
+import type { UsageRecord } from "../_shared/data/usage.ts";
 import { BatchQueue } from "../_shared/data/batch-queue.ts";
 import type { Db } from "../_shared/store/db.ts";
 import { postgresDb } from "../_shared/store/postgres-db.ts";
 import type { StateStore } from "../_shared/store/state-store.ts";
 import { stateStoreFromEnv } from "../_shared/store/from-env.ts";
-import { AuditQueue, flushOnShutdown } from "../_shared/data/audit-queue.ts";
+import { type AuditQueue, flushOnShutdown } from "../_shared/data/audit-queue.ts";
+import { type RecordQueueName, recordQueues } from "../_shared/data/record-queues.ts";
+import { backgroundWork, errorMessage } from "../_shared/http/background.ts";
+import { budgetAlertReporter } from "../_shared/guards/budget-alert-report.ts";
 import { GuardSettingsRepository } from "../_shared/data/guard-settings.ts";
 import { GatewayGuards } from "../_shared/guards/gateway-guards.ts";
 import { ResponseCache } from "../_shared/guards/response-cache.ts";
@@ -33,6 +37,8 @@ import { USE_CASES } from "../_shared/llm/catalog.ts";
 import { KeyVault } from "../_shared/security/key-vault.ts";
 import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts";
 import { HttpError } from "../_shared/http/errors.ts";
+import { DEFAULT_BODY_TIMEOUT_MS } from "../_shared/http/body.ts";
+import { type EmbeddingLimits, embeddingLimitsFromEnv } from "./embedding-limits.ts";
 import type { CallerCredentials } from "../_shared/http/callers.ts";
 
 /** What tests and the dev server may inject instead of building from env. */
@@ -51,8 +57,14 @@ export interface WorldDeps {
 /** The per-isolate world. */
 export interface RouterWorld {
   router: LLMRouter;
+  /** The function's logger, scrubbing the env's secrets (in any encoding) from every line. */
+  log: Logger;
   credentials: CallerCredentials;
   maxBodyBytes: number;
+  /** How long a request body may take to arrive (LLM_BODY_TIMEOUT_MS). */
+  bodyTimeoutMs: number;
+  /** Per-request embeddings caps and the isolate's slots for upstream embedding calls. */
+  embeddings: EmbeddingLimits;
   store: StateStore;
   now: () => number;
   /** Rate limits, model ceilings and budgets. */
@@ -85,7 +97,7 @@ export interface RouterWorld {
 
 /** Builds the world from `deps`; warnings about settings are logged once. */
 export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
-  const { env, log } = deps;
+  const { env } = deps;
   const warnings: string[] = [];
   const now = deps.now ?? Date.now;
   const db = deps.db ?? (env("SUPABASE_DB_URL")
@@ -109,11 +121,14 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
       new StoreCircuitBreakers(store, policy, (error) =>
         log.warn("guard_unavailable", {
           guard: "circuit",
-          detail: error instanceof Error ? error.message : String(error),
+          detail: errorMessage(error),
           failOpen: true,
         })),
     ...deps.routerDeps,
   }, warnings);
+  // The env's secrets, scrubbed in every encoding from each line this world logs.
+  const secrets = secretScrubberFromEnv(env, router.providers().map(({ spec }) => spec.keyEnv));
+  const log = scrubbingLogger(deps.log, secrets);
 
   let vault: KeyVault | string = "set LLM_KEY_ENCRYPTION_KEYS to store provider keys";
   if (env("LLM_KEY_ENCRYPTION_KEYS")) {
@@ -136,35 +151,17 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     fetch: deps.routerDeps?.fetch,
   }, warnings);
 
-  const runtimeWaitUntil = deps.waitUntil ?? edgeRuntimeWaitUntil();
-  const waitUntil = runtimeWaitUntil ?? ((work: Promise<unknown>) => {
-    work.catch((error) =>
-      log.error("background_failed", {
-        detail: error instanceof Error ? error.message : String(error),
-      })
-    );
+  const { waitUntil, outlivesResponse } = backgroundWork(log, deps.waitUntil);
+  // The metrics recorder exists only below, but a set-aside row is counted when it happens.
+  let countSetAside: (queue: RecordQueueName, rows: number) => void = () => {};
+  const records = recordQueues(db, {
+    log,
+    waitUntil,
+    onSetAside: (queue, rows) => countSetAside(queue, rows),
   });
-
-  const writeFailed = (what: string) => (error: unknown, rows: number) =>
-    log.error(what, { rows, detail: error instanceof Error ? error.message : String(error) });
-  const usageRecorder = db ? new UsageRecorder(db) : undefined;
-  // One insert per batch instead of one per request; a second's delay is fine for accounting.
-  const usage = usageRecorder
-    ? new BatchQueue<UsageRecord>((rows) => usageRecorder.recordBatch(rows), {
-      batchSize: 100,
-      flushIntervalMs: 1_000,
-      capacity: 10_000,
-      waitUntil,
-      onWriteError: writeFailed("usage_write_failed"),
-    })
-    : undefined;
+  const usage = records.usage;
+  const auditQueue = records.audit;
   const audit = db ? new AuditLog(db) : undefined;
-  const auditQueue = audit
-    ? new AuditQueue((events) => audit.recordBatch(events), {
-      waitUntil,
-      onWriteError: writeFailed("audit_write_failed"),
-    })
-    : undefined;
   const metrics = new MetricsRecorder(store, {
     providers: new Set(router.providers().map(({ spec }) => spec.name)),
     models: new Set(router.catalog.all().map((model) => model.id)),
@@ -174,14 +171,16 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     now,
     onWriteError: (error) =>
       log.warn("metrics_write_failed", {
-        detail: error instanceof Error ? error.message : String(error),
+        detail: errorMessage(error),
       }),
   });
-  const stopShutdownFlush = flushOnShutdown({
-    close: async () => {
-      await Promise.all([usage?.close(), auditQueue?.close(), metrics.close()]);
-    },
-  });
+  countSetAside = (queue, rows) => metrics.countSetAside(queue, rows);
+  const closeAll = async () => {
+    // Queues first: a row they set aside is counted in the metrics closed after them.
+    await records.close();
+    await metrics.close();
+  };
+  const stopShutdownFlush = flushOnShutdown({ close: closeAll });
   const guardEnv = guardSettingsFromEnv(env, warnings);
   const guardSettings = db ? new GuardSettingsRepository(db, store, cacheTtlMs) : undefined;
   const guards = new GatewayGuards({
@@ -191,27 +190,35 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     now,
     log,
     waitUntil,
-    onBudgetAlert: (alert) => {
-      const fields = {
-        accountId: alert.rule.accountId,
-        agentId: alert.rule.agentId,
-        period: alert.rule.period,
-        window: alert.window.id,
-        limitUsd: alert.rule.limitUsd,
-        spentUsd: Number(alert.spentUsd.toFixed(6)),
-        threshold: alert.rule.alertThreshold,
-      };
-      log.warn("budget_alert", fields);
-      auditQueue?.enqueue({
-        accountId: alert.rule.accountId,
-        action: "budget.alert",
-        target: alert.rule.agentId,
-        outcome: "threshold_crossed",
-        details: { ...fields, agentId: alert.rule.agentId ?? null },
-      });
-    },
+    onBudgetAlert: budgetAlertReporter(log, auditQueue),
   });
 
+  // Read before the warnings are logged, so a bad value is reported like every other.
+  const limits = {
+    maxBodyBytes: intSetting(
+      env,
+      "LLM_MAX_BODY_BYTES",
+      4_194_304,
+      { min: 1_024, max: 52_428_800 },
+      warnings,
+    ),
+    bodyTimeoutMs: intSetting(
+      env,
+      "LLM_BODY_TIMEOUT_MS",
+      DEFAULT_BODY_TIMEOUT_MS,
+      { min: 100, max: 300_000 },
+      warnings,
+    ),
+    embeddings: embeddingLimitsFromEnv(env, warnings),
+    jobLeaseMs: intSetting(
+      env,
+      "LLM_JOB_LEASE_MS",
+      300_000,
+      { min: 1_000, max: 3_600_000 },
+      warnings,
+    ),
+    jobBatchSize: intSetting(env, "LLM_JOB_BATCH_SIZE", 5, { min: 1, max: 100 }, warnings),
+  };
   for (const warning of warnings) log.warn("config_warning", { detail: warning });
   logStartupSummary(log, "router_ready", {
     providers: router.availableProviders().join(",") || "none",
@@ -231,14 +238,9 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   }, waitUntil);
   return {
     router,
+    log,
     credentials,
-    maxBodyBytes: intSetting(
-      env,
-      "LLM_MAX_BODY_BYTES",
-      4_194_304,
-      { min: 1_024, max: 52_428_800 },
-      [],
-    ),
+    ...limits,
     store,
     now,
     guards,
@@ -256,13 +258,11 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     usage,
     audit,
     jobs: db ? new JobQueue(db) : undefined,
-    jobLeaseMs: intSetting(env, "LLM_JOB_LEASE_MS", 300_000, { min: 1_000, max: 3_600_000 }, []),
-    jobBatchSize: intSetting(env, "LLM_JOB_BATCH_SIZE", 5, { min: 1, max: 100 }, []),
     waitUntil,
-    background: runtimeWaitUntil !== undefined,
+    background: outlivesResponse,
     close: async () => {
       stopShutdownFlush();
-      await Promise.all([usage?.close(), auditQueue?.close(), metrics.close()]);
+      await closeAll();
     },
   };
 }
@@ -275,10 +275,4 @@ export function requireDb<T>(value: T | undefined): T {
     });
   }
   return value;
-}
-
-function edgeRuntimeWaitUntil(): ((work: Promise<unknown>) => void) | undefined {
-  const runtime =
-    (globalThis as { EdgeRuntime?: { waitUntil?: (work: Promise<unknown>) => void } }).EdgeRuntime;
-  return runtime?.waitUntil ? (work) => runtime.waitUntil!(work) : undefined;
 }

@@ -7,8 +7,8 @@ import { BatchQueue, type BatchQueueOptions, type BatchQueueStats } from "./batc
 
 export type { QueueTimers } from "./batch-queue.ts";
 
-/** How an AuditQueue batches, bounds and reports (defaults: 100 events, 5 s, 1,000 held). */
-export type AuditQueueOptions = BatchQueueOptions;
+/** How an AuditQueue batches, bounds, repairs and reports (defaults: 100 events, 5 s, 1,000 held). */
+export type AuditQueueOptions = BatchQueueOptions<AuditEvent>;
 
 /** Counters for metrics and tests. */
 export type AuditQueueStats = BatchQueueStats;

@@ -4,6 +4,7 @@
  */
 import { type Db, jsonParam } from "../store/db.ts";
 import { isUuid } from "./ids.ts";
+import { writableOptionalText, writableText, writableTimestamp } from "./writable-values.ts";
 
 /** One audited action. */
 export interface AuditEvent {
@@ -49,7 +50,7 @@ export class AuditLog {
       outcome: event.outcome ?? null,
       request_id: event.requestId ?? null,
       details: event.details ?? {},
-      created_at: timestamp(event.at),
+      created_at: writableTimestamp(event.at),
     }));
     // `with ordinality … order by` gives ids in the order the events happened
     // (`rows from` because ordinality cannot sit beside a column definition list).
@@ -70,10 +71,32 @@ export class AuditLog {
   }
 }
 
-/** An ISO timestamp for `at`, or null (the database's now()) when it is missing or not a real time. */
-function timestamp(at: number | undefined): string | null {
-  if (at === undefined) return null;
-  const date = new Date(at);
-  // An invalid time would make the whole batch fail; losing its time is better than losing the event.
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+/**
+ * `event` made storable after the database refused it: every text field and
+ * every detail (key and string value) well-formed, without NUL, bounded. For
+ * the audit queue's `repair`, so one odd string does not cost the event.
+ */
+export function repairAuditEvent(event: AuditEvent): AuditEvent {
+  return {
+    ...event,
+    accountId: writableOptionalText(event.accountId),
+    actorUserId: writableOptionalText(event.actorUserId),
+    actorRole: writableOptionalText(event.actorRole),
+    action: writableText(event.action),
+    target: writableOptionalText(event.target),
+    provider: writableOptionalText(event.provider),
+    model: writableOptionalText(event.model),
+    outcome: writableOptionalText(event.outcome),
+    requestId: writableOptionalText(event.requestId),
+    details: event.details === undefined ? undefined : writableDetails(event.details),
+  };
+}
+
+function writableDetails(details: NonNullable<AuditEvent["details"]>): AuditEvent["details"] {
+  return Object.fromEntries(
+    Object.entries(details).map(([key, value]) => [
+      writableText(key),
+      typeof value === "string" ? writableText(value) : value,
+    ]),
+  );
 }

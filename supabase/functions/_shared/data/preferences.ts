@@ -80,15 +80,25 @@ export class PreferenceRepository implements PreferenceSource {
     });
   }
 
-  /** Creates or replaces a preference; the owner is kept from the first write. */
-  async putAgent(record: Omit<AgentPreferenceRecord, "updatedAt">): Promise<AgentPreferenceRecord> {
+  /**
+   * Creates or replaces a preference. The owner is set by the write that
+   * creates the row and never changed by a later one. With `writableBy` (a
+   * member's user id) an existing row is replaced only when that user owns
+   * it: checked in the statement itself, so a row created or taken over
+   * between the caller's check and this write is never overwritten.
+   * Undefined when the row was left alone for that reason.
+   */
+  async putAgent(
+    record: Omit<AgentPreferenceRecord, "updatedAt">,
+    writableBy?: string,
+  ): Promise<AgentPreferenceRecord | undefined> {
     const rows = await this.db.query<RowOf>(
       `insert into agent_llm_preferences (agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id)
        values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8)
        on conflict (account_id, agent_id) do update set
          provider = excluded.provider, model = excluded.model, params = excluded.params,
-         embedding_model = excluded.embedding_model, fallbacks = excluded.fallbacks,
-         owner_user_id = coalesce(agent_llm_preferences.owner_user_id, excluded.owner_user_id)
+         embedding_model = excluded.embedding_model, fallbacks = excluded.fallbacks
+       where $9::uuid is null or agent_llm_preferences.owner_user_id = $9::uuid
        returning agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, updated_at`,
       [
         record.agentId,
@@ -99,17 +109,23 @@ export class PreferenceRepository implements PreferenceSource {
         record.embeddingModel,
         record.fallbacks,
         record.ownerUserId,
+        writableBy ?? null,
       ],
     );
     await this.store.delete(agentKey(record.accountId, record.agentId));
-    return fromRow(rows[0]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
-  /** Deletes a preference; true when there was one. */
-  async deleteAgent(accountId: string, agentId: string): Promise<boolean> {
+  /**
+   * Deletes a preference; true when one was deleted. With `writableBy` only
+   * a row that user owns is deleted (as in `putAgent`).
+   */
+  async deleteAgent(accountId: string, agentId: string, writableBy?: string): Promise<boolean> {
     const rows = await this.db.query(
-      "delete from agent_llm_preferences where account_id = $1 and agent_id = $2 returning agent_id",
-      [accountId, agentId],
+      `delete from agent_llm_preferences
+         where account_id = $1 and agent_id = $2 and ($3::uuid is null or owner_user_id = $3::uuid)
+         returning agent_id`,
+      [accountId, agentId, writableBy ?? null],
     );
     await this.store.delete(agentKey(accountId, agentId));
     return rows.length > 0;

@@ -5,10 +5,10 @@
  */
 import type { Db } from "../store/db.ts";
 import { cached, type StateStore } from "../store/state-store.ts";
-import { keyHint, type KeyVault } from "../security/key-vault.ts";
+import { displayedHint, keyHint, type KeyVault } from "../security/key-vault.ts";
 import { isUuid } from "./ids.ts";
 
-/** A stored key as the API may show it (no ciphertext). */
+/** A stored key as the API may show it to the account's admins (no ciphertext). */
 export interface ProviderKeyInfo {
   provider: string;
   keyHint: string;
@@ -36,7 +36,7 @@ export class ProviderKeyRepository {
   async list(accountId: string): Promise<ProviderKeyInfo[]> {
     return (await this.#rows(accountId)).map((row) => ({
       provider: row.provider,
-      keyHint: row.key_hint,
+      keyHint: displayedHint(row.key_hint),
       keyVersion: row.key_version,
       updatedAt: new Date(row.updated_at).toISOString(),
     }));
@@ -80,7 +80,7 @@ export class ProviderKeyRepository {
     const row = rows[0];
     return {
       provider: row.provider,
-      keyHint: row.key_hint,
+      keyHint: displayedHint(row.key_hint),
       keyVersion: row.key_version,
       updatedAt: new Date(row.updated_at).toISOString(),
     };

@@ -1,6 +1,7 @@
 /** One llm_usage row per request: who, which model, tokens, cost, latency and outcome; written in batches. */
 import { type Db, jsonParam } from "../store/db.ts";
 import { isUuid } from "./ids.ts";
+import { writableOptionalText, writableTimestamp } from "./writable-values.ts";
 
 /** What is recorded about a request. */
 export interface UsageRecord {
@@ -67,7 +68,7 @@ export class UsageRecorder {
       attempts: usage.attempts,
       fallback_index: usage.fallbackIndex,
       cached: usage.cached ?? false,
-      created_at: usage.at === undefined ? null : new Date(usage.at).toISOString(),
+      created_at: writableTimestamp(usage.at),
     }));
     await this.db.query(
       `insert into llm_usage (account_id, agent_id, user_id, use_case, provider, model, input_tokens, output_tokens,
@@ -92,4 +93,50 @@ export class UsageRecorder {
       [jsonParam(records)],
     );
   }
+}
+
+/** The largest value of a Postgres `integer` column. */
+const MAX_INTEGER = 2_147_483_647;
+/** Just under what `cost_usd numeric(16, 8)` holds. */
+const MAX_COST_USD = 99_999_999;
+
+/**
+ * `usage` made storable after the database refused it, so the spend it
+ * carries is still recorded: text well-formed, without NUL and bounded;
+ * counts whole, finite and within an integer column; a cost that is not a
+ * number becomes 0 and one beyond the column is capped; an unknown status
+ * becomes "error". For the usage queue's `repair`.
+ */
+export function repairUsageRecord(usage: UsageRecord): UsageRecord {
+  return {
+    ...usage,
+    accountId: writableOptionalText(usage.accountId),
+    agentId: writableOptionalText(usage.agentId),
+    userId: writableOptionalText(usage.userId),
+    useCase: writableOptionalText(usage.useCase),
+    provider: writableOptionalText(usage.provider),
+    model: writableOptionalText(usage.model),
+    errorCode: writableOptionalText(usage.errorCode),
+    requestId: writableOptionalText(usage.requestId),
+    inputTokens: storableCount(usage.inputTokens),
+    outputTokens: storableCount(usage.outputTokens),
+    cachedInputTokens: storableCount(usage.cachedInputTokens),
+    cacheWriteTokens: storableCount(usage.cacheWriteTokens),
+    costUsd: Number.isFinite(usage.costUsd)
+      ? Math.max(-MAX_COST_USD, Math.min(MAX_COST_USD, usage.costUsd))
+      : 0,
+    latencyMs: optionalCount(usage.latencyMs),
+    timeToFirstTokenMs: optionalCount(usage.timeToFirstTokenMs),
+    status: ["ok", "error", "aborted"].includes(usage.status) ? usage.status : "error",
+    attempts: storableCount(usage.attempts),
+    fallbackIndex: storableCount(usage.fallbackIndex),
+  };
+}
+
+function storableCount(value: number): number {
+  return Number.isFinite(value) ? Math.max(0, Math.min(MAX_INTEGER, Math.round(value))) : 0;
+}
+
+function optionalCount(value: number | undefined): number | undefined {
+  return value === undefined || !Number.isFinite(value) ? undefined : storableCount(value);
 }

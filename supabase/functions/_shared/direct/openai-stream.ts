@@ -12,6 +12,7 @@ import {
   upstreamErrorFromResponse,
   upstreamErrorFromThrown,
 } from "./upstream-error.ts";
+import { SecretScrubber } from "../security/secret-scrubber.ts";
 
 /** Thrown when the caller went away; there is nobody left to answer. */
 export class ClientDisconnected extends Error {
@@ -52,13 +53,15 @@ export interface UpstreamTarget {
 
 /** OpenAI itself, with the platform key. */
 export function openAITarget(config: DirectConfig): UpstreamTarget {
+  // Compiled only if an error body is ever scrubbed: nothing on the happy path.
+  const secrets = new SecretScrubber([config.openaiApiKey]);
   return {
     url: `${config.openaiBaseUrl}/chat/completions`,
     authorization: `Bearer ${config.openaiApiKey}`,
     model: config.model,
     maxRetries: config.maxRetries,
     firstByteTimeoutMs: config.firstByteTimeoutMs,
-    errorFrom: upstreamErrorFromResponse,
+    errorFrom: (response, nowMs) => upstreamErrorFromResponse(response, nowMs, secrets),
   };
 }
 
@@ -116,6 +119,7 @@ export async function openUpstreamStream(
     if (clientSignal.aborted) throw new ClientDisconnected();
     const result = await attemptOnce(target, body, clientSignal, deps);
     if (!(result instanceof UpstreamError)) return { ...result, attempts: attempt };
+    result.attempts = attempt;
     if (!result.retryable || attempt >= attemptsAllowed) throw result;
     const wait = result.retryAfterMs ??
       deps.random() * Math.min(MAX_RETRY_WAIT_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));

@@ -11,21 +11,19 @@
 import { encodeSse, SseDecoder } from "../http/sse.ts";
 import { redactSecrets } from "../security/redact.ts";
 import { idleWatchdog } from "../http/idle-watchdog.ts";
+import { type StreamUsage, utf8Length } from "./cost.ts";
 
-/** Token usage reported in the final chunk (`stream_options.include_usage`). */
-export interface StreamUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cachedInputTokens: number;
-}
-
-/** How a relayed stream ended, for logs and (later) usage accounting. */
+/** How a relayed stream ended, for logs and usage accounting. */
 export interface RelaySummary {
   outcome: "completed" | "error" | "client_aborted";
   errorCode?: string;
   events: number;
   usage?: StreamUsage;
   finishReason?: string;
+  /** UTF-8 bytes of the text relayed: bounds the output tokens when no usage came. */
+  outputBytes: number;
+  /** When the first upstream event arrived (the `now` clock). */
+  firstEventAt?: number;
 }
 
 /** Hooks the relay needs: stop the upstream, learn how it ended. */
@@ -33,6 +31,7 @@ export interface RelayControl {
   abortUpstream: (reason?: unknown) => void;
   idleTimeoutMs: number;
   onEnd: (summary: RelaySummary) => void;
+  now: () => number;
 }
 
 /** The error event sent after streaming started. */
@@ -53,7 +52,7 @@ export function relayChatStream(
   const reader = upstream.getReader();
   const decoder = new SseDecoder();
   const encoder = new TextEncoder();
-  const summary: RelaySummary = { outcome: "completed", events: 0 };
+  const summary: RelaySummary = { outcome: "completed", events: 0, outputBytes: 0 };
   const idle = idleWatchdog(control.idleTimeoutMs, () => {
     control.abortUpstream(new Error("idle timeout"));
     reader.cancel().catch(() => {});
@@ -138,8 +137,8 @@ export function relayChatStream(
               `The AI provider failed mid-stream: ${message}`,
             );
           }
+          if (summary.events++ === 0) summary.firstEventAt = control.now();
           observe(summary, parsed);
-          summary.events++;
         }
         if (chunk.done) {
           return fail(
@@ -184,7 +183,8 @@ function observe(summary: RelaySummary, chunk: Chunk): void {
     };
   }
   const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-  if (choice && typeof choice.finish_reason === "string") {
-    summary.finishReason = choice.finish_reason;
-  }
+  if (!choice) return;
+  const content = choice.delta?.content;
+  if (typeof content === "string") summary.outputBytes += utf8Length(content);
+  if (typeof choice.finish_reason === "string") summary.finishReason = choice.finish_reason;
 }

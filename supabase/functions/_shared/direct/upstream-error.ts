@@ -4,10 +4,14 @@
  */
 import { HttpError } from "../http/errors.ts";
 import { redactSecrets } from "../security/redact.ts";
+import type { SecretScrubber } from "../security/secret-scrubber.ts";
 import { retryAfterMs } from "../http/retry-after.ts";
 
 /** A failed upstream attempt, already mapped to our response. */
 export class UpstreamError extends HttpError {
+  /** Upstream calls made before giving up (set when the last one failed). */
+  attempts = 1;
+
   constructor(
     status: number,
     code: string,
@@ -26,10 +30,15 @@ export class UpstreamError extends HttpError {
   }
 }
 
-/** Reads the error body of a non-2xx upstream response and classifies it. */
+/**
+ * Reads the error body of a non-2xx upstream response and classifies it.
+ * `secrets` (the key sent upstream) are scrubbed from the provider's message
+ * in every encoding before the patterns run.
+ */
 export async function upstreamErrorFromResponse(
   response: Response,
   nowMs: number,
+  secrets?: SecretScrubber,
 ): Promise<UpstreamError> {
   const raw = await response.text().catch(() => "");
   let providerMessage = "";
@@ -41,7 +50,8 @@ export async function upstreamErrorFromResponse(
   } catch {
     providerMessage = raw;
   }
-  const detail = redactSecrets(providerMessage).slice(0, 300);
+  const detail = redactSecrets(secrets ? secrets.scrub(providerMessage) : providerMessage)
+    .slice(0, 300);
   const status = response.status;
   const say = (what: string) => detail ? `${what}: ${detail}` : what;
 

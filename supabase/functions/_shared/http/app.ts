@@ -4,10 +4,11 @@
  * `HttpError` for a 4xx/5xx; anything else becomes a 500 with no detail leaked.
  */
 import { corsHeaders, CorsPolicy, corsPolicyFrom, preflightResponse, withHeaders } from "./cors.ts";
-import { errorResponse, HttpError } from "./errors.ts";
+import { clipInput, errorResponse, HttpError, validationError } from "./errors.ts";
 import { EnvReader } from "./env.ts";
 import { Logger } from "./log.ts";
 import { functionSubPath, requestIdOf } from "./route.ts";
+import { textProblem } from "./request-text.ts";
 
 /** What a route sees of the request. */
 export interface RouteContext {
@@ -36,7 +37,9 @@ export function createFunctionApp(
     const requestId = requestIdOf(request);
     const common = { ...corsHeaders(request, cors), "x-request-id": requestId };
     try {
-      const path = functionSubPath(new URL(request.url), options.name);
+      const url = new URL(request.url);
+      checkQuery(url.searchParams);
+      const path = functionSubPath(url, options.name);
       return withHeaders(await options.route({ request, path, requestId }), common);
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error, common);
@@ -58,7 +61,18 @@ export function createFunctionApp(
 
 /** A 404 for a path the function does not serve. */
 export function notFound(path: string): HttpError {
-  return new HttpError(404, "NOT_FOUND", `No route for ${path.slice(0, 200)}`);
+  return new HttpError(404, "NOT_FOUND", `No route for ${clipInput(path, 200)}`);
+}
+
+/** Longest query parameter value a function accepts (they are ids and flags). */
+const MAX_QUERY_VALUE_CHARS = 1_000;
+
+/** Query parameters obey the text rules too: they reach the database as ids (`?agentId=`). */
+function checkQuery(query: URLSearchParams): void {
+  for (const [name, value] of query) {
+    const problem = textProblem(name, 64) ?? textProblem(value, MAX_QUERY_VALUE_CHARS);
+    if (problem) throw validationError(`query.${name}`, problem);
+  }
 }
 
 /** A 405 listing the methods a path accepts. */

@@ -1,4 +1,4 @@
-/** The credentials a server-facing function accepts, from env (llm-router, llm-metrics). */
+/** The credentials the server-facing functions accept, from env (llm-router, llm-metrics, llm-health). */
 import type { EnvReader } from "./env.ts";
 import { verifiedClaims } from "./auth.ts";
 import type { CallerCredentials } from "./callers.ts";
@@ -24,9 +24,17 @@ export function callerCredentialsFromEnv(
     : undefined;
   return {
     verifyToken: verifier ? (token) => verifiedClaims(verifier, token, options.realm) : undefined,
-    serverKeys: [env("SUPABASE_SERVICE_ROLE_KEY"), ...(env("LLM_SERVICE_KEYS")?.split(",") ?? [])]
-      .map((key) => key?.trim())
-      .filter((key): key is string => !!key),
+    serverKeys: serverKeysFromEnv(env),
     jobSecret: env("LLM_JOB_SECRET"),
   };
+}
+
+/**
+ * The exact keys that make a server caller: SUPABASE_SERVICE_ROLE_KEY and the
+ * comma-separated LLM_SERVICE_KEYS. The same list in every function.
+ */
+export function serverKeysFromEnv(env: EnvReader): string[] {
+  return [env("SUPABASE_SERVICE_ROLE_KEY"), ...(env("LLM_SERVICE_KEYS")?.split(",") ?? [])]
+    .map((key) => key?.trim())
+    .filter((key): key is string => !!key);
 }

@@ -36,6 +36,20 @@ export interface CallerCredentials {
   jobSecret?: string;
 }
 
+/**
+ * Whether `token` is exactly one of `serverKeys` (SUPABASE_SERVICE_ROLE_KEY,
+ * LLM_SERVICE_KEYS): the one rule for a server caller in every function.
+ * Nothing else makes one, not even a JWT whose role claims it.
+ */
+export async function isServerKey(token: string, serverKeys: readonly string[]): Promise<boolean> {
+  let matched = false;
+  for (const key of serverKeys) {
+    // Equal lengths first: a key's length is no secret, and user tokens skip the hashing.
+    if (key && token.length === key.length && await sameSecret(token, key)) matched = true;
+  }
+  return matched;
+}
+
 /** Resolves the caller; `allowJobSecret` only on the job endpoints. Throws a 401 `HttpError`. */
 export async function authenticateCaller(
   request: Request,
@@ -54,12 +68,7 @@ export async function authenticateCaller(
       "Authorization: Bearer <access token or service key> is required",
     );
   }
-  for (const key of credentials.serverKeys) {
-    // Equal lengths first: a key's length is no secret, and user tokens skip the hashing.
-    if (key && token.length === key.length && await sameSecret(token, key)) {
-      return { kind: "service" };
-    }
-  }
+  if (await isServerKey(token, credentials.serverKeys)) return { kind: "service" };
   if (!credentials.verifyToken) {
     throw unauthorized(
       "AUTH_INVALID",
@@ -67,7 +76,14 @@ export async function authenticateCaller(
     );
   }
   const claims = await credentials.verifyToken(token);
-  if (claims.role === "service_role") return { kind: "service" };
+  if (claims.role === "service_role") {
+    // Signed with the JWT secret but not a configured key: such a token would
+    // outlive rotating the service key, so it is no server caller.
+    throw unauthorized(
+      "AUTH_SERVICE_TOKEN_NOT_KEY",
+      "A service_role token is accepted only when it is the configured service key (SUPABASE_SERVICE_ROLE_KEY or one of LLM_SERVICE_KEYS)",
+    );
+  }
   if (claims.role !== "authenticated" || typeof claims.sub !== "string") {
     throw unauthorized(
       "AUTH_USER_REQUIRED",
@@ -133,9 +149,14 @@ export async function accountAccess(
   );
 }
 
+/** Whether `access` may administer its account: owners, admins and server code. */
+export function isAdmin(access: AccountAccess): boolean {
+  return access.role === "service" || access.role === "owner" || access.role === "admin";
+}
+
 /** Throws 403 unless `access` may administer its account (keys, other agents' settings). */
 export function requireAdmin(access: AccountAccess, what: string): void {
-  if (access.role === "service" || access.role === "owner" || access.role === "admin") return;
+  if (isAdmin(access)) return;
   throw new HttpError(403, "FORBIDDEN", `Only the account's owners and admins may ${what}`);
 }
 

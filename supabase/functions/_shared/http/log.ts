@@ -1,8 +1,11 @@
 /**
  * JSON-lines logging. Every string field passes through `redactSecrets`, so a
- * provider error that echoes a key cannot reach the log.
+ * provider error that echoes a key cannot reach the log; a world that knows
+ * its secrets wraps its logger with `scrubbingLogger`, which removes those
+ * in every encoding first, whatever they look like.
  */
 import { redactSecrets } from "../security/redact.ts";
+import type { SecretScrubber } from "../security/secret-scrubber.ts";
 
 /** Values a log field may hold. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -38,5 +41,33 @@ export function jsonLogger(functionName: string, sink: LogSink = consoleSink): L
     info: (event, fields) => write("info", event, fields),
     warn: (event, fields) => write("warn", event, fields),
     error: (event, fields) => write("error", event, fields),
+  };
+}
+
+/**
+ * `log` with every string field scrubbed of `secrets` (in any encoding) before
+ * it is written. Pass a function to build the scrubber on the first line
+ * instead (a handler created at import time must not read env until then).
+ */
+export function scrubbingLogger(
+  log: Logger,
+  secrets: SecretScrubber | (() => SecretScrubber),
+): Logger {
+  let scrubber = typeof secrets === "function" ? undefined : secrets;
+  if (scrubber?.size === 0) return log;
+  const scrubbed = (fields: LogFields | undefined): LogFields | undefined => {
+    if (!fields) return fields;
+    scrubber ??= (secrets as () => SecretScrubber)();
+    if (scrubber.size === 0) return fields;
+    const out: LogFields = {};
+    for (const [key, value] of Object.entries(fields)) {
+      out[key] = typeof value === "string" ? scrubber.scrub(value) : value;
+    }
+    return out;
+  };
+  return {
+    info: (event, fields) => log.info(event, scrubbed(fields)),
+    warn: (event, fields) => log.warn(event, scrubbed(fields)),
+    error: (event, fields) => log.error(event, scrubbed(fields)),
   };
 }

@@ -5,6 +5,7 @@
  * and body; every message is sanitized before it can leave the process.
  */
 import { redactSecrets } from "../security/redact.ts";
+import type { SecretScrubber } from "../security/secret-scrubber.ts";
 import { retryAfterMs } from "../http/retry-after.ts";
 
 /** Every code the router reports, with its HTTP status. */
@@ -95,6 +96,12 @@ export interface ProviderFailure {
   /** How the call failed when there was no HTTP answer. */
   transport?: "timeout" | "network" | "aborted" | "malformed";
   nowMs: number;
+  /**
+   * The secrets the caller knows (the adapter's own key): removed from
+   * `message` in every encoding before the patterns run, since a key with an
+   * unknown prefix, or echoed URL-encoded or base64'd, matches no pattern.
+   */
+  secrets?: SecretScrubber;
 }
 
 const CONTEXT_LENGTH =
@@ -103,7 +110,9 @@ const CONTEXT_LENGTH =
 /** Classifies a provider failure into an `LLMError`. */
 export function classifyProviderFailure(failure: ProviderFailure): LLMError {
   const { provider, model, status } = failure;
-  const detail = redactSecrets(failure.message ?? "").slice(0, 300);
+  const message = failure.message ?? "";
+  const detail = redactSecrets(failure.secrets ? failure.secrets.scrub(message) : message)
+    .slice(0, 300);
   const base = { provider, model, upstreamStatus: status };
   const say = (what: string) => `${provider}/${model}: ${what}${detail ? `: ${detail}` : ""}`;
 

@@ -1,7 +1,9 @@
 /**
  * The Prometheus text exposition (format 0.0.4) of the metrics: `llm_`
  * names, HELP and TYPE lines, cumulative histogram buckets in seconds, and
- * labels only from closed sets, so the number of series stays bounded.
+ * labels only from closed sets, so the number of series stays bounded. An
+ * account's exposition has the same families over its own series; the
+ * queue counters are the platform's only.
  */
 import { LATENCY_BUCKETS_MS } from "./buckets.ts";
 import type { CircuitReport } from "./report.ts";
@@ -157,6 +159,14 @@ export function prometheusText(
     "Circuit per provider and model: 0 closed, 1 open, 2 half-open.",
     circuits.map((c) =>
       sample("llm_circuit_state", { provider: c.provider, model: c.model }, STATE_VALUE[c.state])
+    ),
+  );
+  out.family(
+    "llm_queue_rows_set_aside_total",
+    "counter",
+    "Rows a background queue set aside because the database refused them.",
+    Object.entries(snapshot.queues ?? {}).map(([queue, totals]) =>
+      sample("llm_queue_rows_set_aside_total", { queue }, totals.setAside)
     ),
   );
   out.family("llm_uptime_seconds", "gauge", "Seconds since counting started.", [

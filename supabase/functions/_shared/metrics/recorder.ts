@@ -2,12 +2,21 @@
  * Request metrics, recorded off the hot path: `record` only adds to this
  * isolate's pending counts; they are added to the StateStore in batches (one
  * atomic add per series), so llm-metrics reads the same totals whichever
- * isolate serves it, and a request never waits on a metrics write.
+ * isolate serves it, and a request never waits on a metrics write. Each
+ * request counts in the platform's series and in its account's.
  */
 import type { StateStore } from "../store/state-store.ts";
 import { type QueueTimers, unrefTimers } from "../http/background-timers.ts";
 import { ADD_TO_FIELDS } from "./hash-ops.ts";
 import {
+  type CountedQueue,
+  METRICS_KEYS,
+  METRICS_TTL_MS,
+  scopeKeys,
+  setAsideField,
+} from "./keys.ts";
+import {
+  accountOfSample,
   fieldsOf,
   labelsOf,
   type LabelVocabulary,
@@ -15,18 +24,7 @@ import {
   seriesKey,
 } from "./sample.ts";
 
-/** Where metrics live in the store. */
-export const METRICS_KEYS = {
-  /** Hash: series key → flushes seen (the list of series). */
-  index: "metrics:index",
-  /** Hash of one series' counters. */
-  series: (key: string) => `metrics:series:${key}`,
-  /** When counting started (set on the first flush, and by a reset). */
-  started: "metrics:started",
-};
-
-/** Counters outlive any scrape interval by far, yet do not stay forever once nothing writes. */
-export const METRICS_TTL_MS = 30 * 86_400_000;
+export { METRICS_KEYS, METRICS_TTL_MS } from "./keys.ts";
 
 /** How a recorder batches. */
 export interface MetricsRecorderOptions {
@@ -41,9 +39,15 @@ export interface MetricsRecorderOptions {
   now?: () => number;
 }
 
+/** Pending counts: scope ("" for the platform, else an account id) → series key → counts. */
+type Pending = Map<string, Map<string, Record<string, number>>>;
+
+const PLATFORM = "";
+
 /** Records request samples and flushes them to a store. */
 export class MetricsRecorder {
-  #pending = new Map<string, Record<string, number>>();
+  #pending: Pending = new Map();
+  #pendingQueues: Record<string, number> = {};
   #pendingRequests = 0;
   #lastFlush: number;
   #timer: unknown;
@@ -68,26 +72,23 @@ export class MetricsRecorder {
   /** Adds one request; never waits and never throws. */
   record(sample: RequestSample): void {
     const key = seriesKey(labelsOf(sample, this.vocabulary));
-    const counts = this.#pending.get(key) ?? {};
-    for (const [field, amount] of Object.entries(fieldsOf(sample))) {
-      counts[field] = (counts[field] ?? 0) + amount;
-    }
-    this.#pending.set(key, counts);
+    const fields = fieldsOf(sample);
+    addTo(this.#pending, PLATFORM, key, fields);
+    const account = accountOfSample(sample);
+    if (account !== undefined) addTo(this.#pending, account, key, fields);
     this.#pendingRequests++;
-    if (
-      this.#pendingRequests >= this.#batchSize ||
-      this.#now() - this.#lastFlush >= this.#intervalMs
-    ) {
-      const flushing = this.flush();
-      this.options.waitUntil?.(flushing);
-    } else if (this.#timer === undefined) {
-      // A quiet isolate still gets its last requests out.
-      this.#timer = this.#timers.set(() => {
-        this.#timer = undefined;
-        const flushing = this.flush();
-        this.options.waitUntil?.(flushing);
-      }, this.#intervalMs);
-    }
+    this.#schedule();
+  }
+
+  /**
+   * Counts `rows` a background queue (usage, audit) set aside because the
+   * database refused them: a platform counter, written with the next flush.
+   */
+  countSetAside(queue: CountedQueue, rows: number): void {
+    if (!(rows > 0)) return;
+    const field = setAsideField(queue);
+    this.#pendingQueues[field] = (this.#pendingQueues[field] ?? 0) + Math.round(rows);
+    this.#schedule();
   }
 
   /** Writes the pending counts; concurrent calls share one write. Never rejects. */
@@ -107,40 +108,81 @@ export class MetricsRecorder {
     this.#timer = undefined;
   }
 
+  /** Flushes now when the batch is full or the interval passed, else makes sure a timer will. */
+  #schedule(): void {
+    if (
+      this.#pendingRequests >= this.#batchSize ||
+      this.#now() - this.#lastFlush >= this.#intervalMs
+    ) {
+      const flushing = this.flush();
+      this.options.waitUntil?.(flushing);
+    } else if (this.#timer === undefined) {
+      // A quiet isolate still gets its last requests out.
+      this.#timer = this.#timers.set(() => {
+        this.#timer = undefined;
+        const flushing = this.flush();
+        this.options.waitUntil?.(flushing);
+      }, this.#intervalMs);
+    }
+  }
+
   async #write(): Promise<void> {
     // Counts recorded while this write runs wait for the next one.
-    while (this.#pending.size > 0) {
+    while (this.#pending.size > 0 || Object.keys(this.#pendingQueues).length > 0) {
       const batch = this.#pending;
+      const queues = this.#pendingQueues;
       this.#pending = new Map();
+      this.#pendingQueues = {};
       this.#pendingRequests = 0;
       this.#lastFlush = this.#now();
       try {
-        await Promise.all([
-          this.store.setIfAbsent(
-            METRICS_KEYS.started,
-            new Date(this.#now()).toISOString(),
-            METRICS_TTL_MS,
-          ),
-          ...[...batch].flatMap(([key, counts]) => [
-            this.store.run(ADD_TO_FIELDS, METRICS_KEYS.series(key), [
-              METRICS_TTL_MS,
-              ...Object.entries(counts).flat(),
-            ]),
-            this.store.run(ADD_TO_FIELDS, METRICS_KEYS.index, [METRICS_TTL_MS, key, 1]),
-          ]),
-        ]);
+        await Promise.all(this.#writes(batch, queues));
       } catch (error) {
         // Counts that cannot be written now are merged back and tried with the next flush.
-        for (const [key, counts] of batch) {
-          const current = this.#pending.get(key) ?? {};
-          for (const [field, amount] of Object.entries(counts)) {
-            current[field] = (current[field] ?? 0) + amount;
-          }
-          this.#pending.set(key, current);
+        for (const [scope, series] of batch) {
+          for (const [key, counts] of series) addTo(this.#pending, scope, key, counts);
+        }
+        for (const [field, amount] of Object.entries(queues)) {
+          this.#pendingQueues[field] = (this.#pendingQueues[field] ?? 0) + amount;
         }
         this.options.onWriteError?.(error);
         return;
       }
     }
   }
+
+  /** One atomic add per series, one per scope's index, one for the accounts and the queues. */
+  #writes(batch: Pending, queues: Record<string, number>): Promise<unknown>[] {
+    const started = new Date(this.#now()).toISOString();
+    const add = (key: string, counts: Record<string, number>) =>
+      this.store.run(ADD_TO_FIELDS, key, [METRICS_TTL_MS, ...Object.entries(counts).flat()]);
+    const writes: Promise<unknown>[] = [];
+    const accounts: Record<string, number> = {};
+    for (const [scope, series] of batch) {
+      const keys = scopeKeys(scope === PLATFORM ? undefined : scope);
+      if (scope !== PLATFORM) accounts[scope] = 1;
+      writes.push(this.store.setIfAbsent(keys.started, started, METRICS_TTL_MS));
+      for (const [key, counts] of series) writes.push(add(keys.series(key), counts));
+      writes.push(add(keys.index, Object.fromEntries([...series.keys()].map((key) => [key, 1]))));
+    }
+    if (Object.keys(accounts).length > 0) writes.push(add(METRICS_KEYS.accounts, accounts));
+    if (Object.keys(queues).length > 0) writes.push(add(METRICS_KEYS.queues, queues));
+    return writes;
+  }
+}
+
+/** Adds `counts` to `scope`'s pending series `key`. */
+function addTo(
+  pending: Pending,
+  scope: string,
+  key: string,
+  counts: Record<string, number>,
+): void {
+  let series = pending.get(scope);
+  if (!series) pending.set(scope, series = new Map());
+  const current = series.get(key) ?? {};
+  for (const [field, amount] of Object.entries(counts)) {
+    current[field] = (current[field] ?? 0) + amount;
+  }
+  series.set(key, current);
 }

@@ -1,6 +1,8 @@
 /**
  * The JSON answer of llm-metrics: per provider (with its models and use
- * cases), the aggregate, circuit states, uptime.
+ * cases), the aggregate, circuit states, uptime; for the platform also what
+ * the background queues set aside. `accountId` says whose figures these are
+ * (null: the whole platform).
  */
 import type { CircuitState } from "../llm/resilience.ts";
 import type { MetricsSnapshot } from "./snapshot.ts";
@@ -13,7 +15,10 @@ export interface CircuitReport {
   state: CircuitState;
 }
 
-/** `{success, metrics:[{provider, …summary, models}], aggregated, circuits, uptime, timestamp}`. */
+/**
+ * `{success, accountId, metrics:[{provider, …summary, models}], aggregated,
+ * circuits, queues (platform only), uptime, since, timestamp}`.
+ */
 export function metricsReport(
   snapshot: MetricsSnapshot,
   circuits: readonly CircuitReport[],
@@ -34,9 +39,11 @@ export function metricsReport(
   });
   return {
     success: true,
+    accountId: snapshot.accountId ?? null,
     metrics,
     aggregated: summarize(addCounts(snapshot.series.map((s) => s.counts))),
     circuits,
+    ...(snapshot.queues ? { queues: snapshot.queues } : {}),
     uptime: uptimeSeconds(snapshot, now),
     since: snapshot.startedAt ?? null,
     timestamp: new Date(now).toISOString(),

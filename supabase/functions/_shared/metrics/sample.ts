@@ -2,13 +2,18 @@
  * One request as metrics see it, and the counter fields it adds to its
  * series. A series is (provider, model, use case); every label comes from a
  * closed set (configured providers, catalog models, use cases, error codes),
- * so a caller cannot grow the number of series by sending odd values.
+ * so a caller cannot grow the number of series by sending odd values. The
+ * request's account is no label: it picks the account's own set of series
+ * (beside the platform's), each bounded the same way.
  */
 import { LLM_ERROR_STATUS } from "../llm/errors.ts";
+import { isUuid } from "../data/ids.ts";
 import { bucketIndex } from "./buckets.ts";
 
 /** What one request contributes. */
 export interface RequestSample {
+  /** The account the request was made for; its series count it too. */
+  accountId?: string;
   provider?: string;
   model?: string;
   useCase?: string;
@@ -57,6 +62,14 @@ export function labelsOf(sample: RequestSample, vocabulary: LabelVocabulary): Se
     model: bounded(sample.model, vocabulary.models),
     useCase: bounded(sample.useCase, vocabulary.useCases),
   };
+}
+
+/**
+ * The account whose series also count `sample`, if any: only an account id
+ * shaped like the database's (a UUID), so no value can make odd store keys.
+ */
+export function accountOfSample(sample: RequestSample): string | undefined {
+  return isUuid(sample.accountId) ? sample.accountId : undefined;
 }
 
 /** The series key in the store: labels joined (none of them can hold a `|`). */

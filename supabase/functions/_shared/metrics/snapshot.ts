@@ -1,10 +1,19 @@
 /**
  * Reading the totals every isolate flushed, and starting them over: what
- * llm-metrics serves, whichever isolate serves it.
+ * llm-metrics serves, whichever isolate serves it. A snapshot is of one
+ * scope: the platform (every request, plus the platform's own counters) or
+ * one account (its requests only).
  */
 import type { StateStore } from "../store/state-store.ts";
 import { READ_FIELDS } from "./hash-ops.ts";
-import { METRICS_KEYS, METRICS_TTL_MS } from "./recorder.ts";
+import {
+  COUNTED_QUEUES,
+  type CountedQueue,
+  METRICS_KEYS,
+  METRICS_TTL_MS,
+  scopeKeys,
+  setAsideField,
+} from "./keys.ts";
 import { labelsFromKey, type SeriesLabels } from "./sample.ts";
 
 /** One series' counters. */
@@ -13,36 +22,65 @@ export interface SeriesTotals {
   counts: Record<string, number>;
 }
 
+/** What the background queues set aside (rows the database refused). */
+export type QueueTotals = Record<CountedQueue, { setAside: number }>;
+
 /** Everything counted since `startedAt`. */
 export interface MetricsSnapshot {
+  /** The account this snapshot is of; undefined for the platform. */
+  accountId?: string;
   series: SeriesTotals[];
   /** ISO time counting started; undefined before the first flush. */
   startedAt?: string;
+  /** Platform snapshots only: the queues are the platform's, not a tenant's. */
+  queues?: QueueTotals;
 }
 
-/** Reads every series (the reads go out together: one pipelined round trip on Redis). */
-export async function readMetrics(store: StateStore): Promise<MetricsSnapshot> {
-  const [index, startedAt] = await Promise.all([
-    store.run(READ_FIELDS, METRICS_KEYS.index, []),
-    store.get<string>(METRICS_KEYS.started),
+/**
+ * Reads every series of the platform (`accountId` undefined) or of one
+ * account. The reads go out together: one pipelined round trip on Redis.
+ */
+export async function readMetrics(store: StateStore, accountId?: string): Promise<MetricsSnapshot> {
+  const keys = scopeKeys(accountId);
+  const [index, startedAt, queueFields] = await Promise.all([
+    store.run(READ_FIELDS, keys.index, []),
+    store.get<string>(keys.started),
+    accountId === undefined ? store.run(READ_FIELDS, METRICS_KEYS.queues, []) : undefined,
   ]);
-  const keys = Object.keys(index).sort();
+  const seriesKeys = Object.keys(index).sort();
   const counts = await Promise.all(
-    keys.map((key) => store.run(READ_FIELDS, METRICS_KEYS.series(key), [])),
+    seriesKeys.map((key) => store.run(READ_FIELDS, keys.series(key), [])),
   );
   return {
-    series: keys.map((key, i) => ({ labels: labelsFromKey(key), counts: counts[i] }))
+    ...(accountId !== undefined ? { accountId } : {}),
+    series: seriesKeys.map((key, i) => ({ labels: labelsFromKey(key), counts: counts[i] }))
       .filter((series) => (series.counts.requests ?? 0) > 0),
     startedAt,
+    ...(queueFields
+      ? {
+        queues: Object.fromEntries(
+          COUNTED_QUEUES.map((queue) => [queue, {
+            setAside: queueFields[setAsideField(queue)] ?? 0,
+          }]),
+        ) as QueueTotals,
+      }
+      : {}),
   };
 }
 
-/** Drops every counter and starts counting again at `now`. */
+/** Drops every counter, the platform's and every account's, and starts counting again at `now`. */
 export async function resetMetrics(store: StateStore, now: number): Promise<void> {
-  const index = await store.run(READ_FIELDS, METRICS_KEYS.index, []);
+  const accounts = Object.keys(await store.run(READ_FIELDS, METRICS_KEYS.accounts, []));
+  const scopes = [undefined, ...accounts].map(scopeKeys);
+  const indexes = await Promise.all(scopes.map((keys) => store.run(READ_FIELDS, keys.index, [])));
   await store.delete(
-    METRICS_KEYS.index,
-    ...Object.keys(index).map((key) => METRICS_KEYS.series(key)),
+    METRICS_KEYS.accounts,
+    METRICS_KEYS.queues,
+    ...scopes.flatMap((keys, i) => [
+      keys.index,
+      ...Object.keys(indexes[i]).map((key) => keys.series(key)),
+      ...(keys === METRICS_KEYS ? [] : [keys.started]),
+    ]),
   );
   await store.set(METRICS_KEYS.started, new Date(now).toISOString(), METRICS_TTL_MS);
 }

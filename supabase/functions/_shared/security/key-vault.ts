@@ -387,9 +387,17 @@ export class KeyVault {
   }
 }
 
-/** The display form stored in `key_hint` and shown in the UI, e.g. `sk-12…cdef`. */
+/** The display form stored in `key_hint` and shown to admins: the last four characters, `…cdef`. */
 export function keyHint(plaintext: string): string {
   return maskKey(plaintext);
+}
+
+/**
+ * A stored hint in today's form. Hints stored before showed the key's first
+ * five characters too (`sk-12…cdef`); those are cut to the last four on the way out.
+ */
+export function displayedHint(stored: string): string {
+  return stored.includes("…") ? `…${stored.slice(-4)}` : "****";
 }
 
 /**

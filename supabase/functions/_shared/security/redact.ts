@@ -1,7 +1,9 @@
 /**
- * Removing secrets from text before it leaves the process: error messages,
+ * Removing secret-looking text before it leaves the process: error messages,
  * log lines, upstream error bodies. Provider messages echo keys back (OpenAI's
- * "Incorrect API key provided: sk-…"), so nothing upstream is trusted.
+ * "Incorrect API key provided: sk-…"), so nothing upstream is trusted. These
+ * patterns are the fallback for secrets nobody told us about; the secrets we
+ * do know are scrubbed first, in every encoding, by a `SecretScrubber`.
  */
 
 const PATTERNS: ReadonlyArray<[RegExp, string]> = [
@@ -20,11 +22,14 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
     /\b(api[_-]?key|x-api-key|access[_-]?token|secret|password|authorization)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]{4,}/gi,
     "$1$2[redacted]",
   ],
+  // A masked key with a prefix none of the above knows (`acme_ab12****wxyz`): even its
+  // visible edges are more of an unknown key than anyone needs to see.
+  [/[A-Za-z0-9_-]{3,}(?:\*{4,}|•{4,})[A-Za-z0-9_-]*/g, "[redacted]"],
 ];
 
 /** Cheap first look: text without any of these cannot match a pattern above. */
 const MIGHT_HOLD_SECRET =
-  /eyJ|bearer|sk-|gsk_|xai-|AIza|sb_secret_|key|token|secret|password|authorization/i;
+  /eyJ|bearer|sk-|gsk_|xai-|AIza|sb_secret_|key|token|secret|password|authorization|\*{4}|•{4}/i;
 
 /** Returns `text` with every secret-looking token replaced by a marker. */
 export function redactSecrets(text: string): string {
@@ -35,9 +40,13 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
-/** A display form of a key that shows only its edges, e.g. `sk-12…cdef`. */
+/**
+ * A display form of a key: its last four characters only, e.g. `…cdef`.
+ * Enough to tell two keys apart; a key's first characters are no
+ * public prefix for a provider the gateway does not know, so none are shown.
+ */
 export function maskKey(key: string | undefined): string {
   if (!key) return "(not set)";
   if (key.length < 12) return "****";
-  return `${key.slice(0, 5)}…${key.slice(-4)}`;
+  return `…${key.slice(-4)}`;
 }

@@ -14,6 +14,7 @@ import { fromAnthropicMessage, toAnthropicParams } from "./anthropic-mapping.ts"
 import { AnthropicStreamState } from "./anthropic-stream.ts";
 import { jsonSseEvents } from "./sse-json.ts";
 import { failureContext, PLACEHOLDER_KEY, SDK_TIMEOUT_MS } from "./sdk-defaults.ts";
+import { SecretScrubber } from "../../security/secret-scrubber.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
 
 /** Anthropic, bound to one key and base URL. */
@@ -22,10 +23,13 @@ export class AnthropicAdapter implements ProviderAdapter {
   readonly name: string;
   readonly #init: ProviderAdapterInit;
   readonly #client: Anthropic;
+  /** The key this adapter sends, scrubbed from every provider message (compiled on first failure). */
+  readonly #secrets: SecretScrubber;
 
   constructor(init: ProviderAdapterInit) {
     this.name = init.spec.name;
     this.#init = init;
+    this.#secrets = new SecretScrubber([init.apiKey]);
     this.#client = new Anthropic({
       // An explicit key also keeps the SDK from reading ANTHROPIC_AUTH_TOKEN.
       apiKey: init.apiKey || PLACEHOLDER_KEY,
@@ -41,7 +45,7 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   /** One complete answer. */
   async chat(request: LLMChatRequest, options: ProviderCallOptions): Promise<LLMChatResponse> {
-    const ctx = failureContext(this.#init, options);
+    const ctx = failureContext(this.#init, options, this.#secrets);
     let message: Anthropic.Message;
     try {
       message = await this.#client.messages.create(toAnthropicParams(request, options.model), {
@@ -61,7 +65,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     request: LLMChatRequest,
     options: ProviderCallOptions,
   ): AsyncGenerator<LLMStreamEvent> {
-    const ctx = failureContext(this.#init, options);
+    const ctx = failureContext(this.#init, options, this.#secrets);
     const params: MessageCreateParamsStreaming = {
       ...toAnthropicParams(request, options.model),
       stream: true,

@@ -18,6 +18,7 @@ import { fromOpenAICompletion, toOpenAIParams } from "./openai-mapping.ts";
 import { OpenAIStreamState } from "./openai-stream.ts";
 import { jsonSseEvents } from "./sse-json.ts";
 import { failureContext, PLACEHOLDER_KEY, SDK_TIMEOUT_MS } from "./sdk-defaults.ts";
+import { SecretScrubber } from "../../security/secret-scrubber.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
 
 /** One OpenAI-compatible provider, bound to one key and base URL. */
@@ -31,10 +32,13 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   ) => Promise<LLMEmbeddingResponse>;
   readonly #init: ProviderAdapterInit;
   readonly #client: OpenAI;
+  /** The key this adapter sends, scrubbed from every provider message (compiled on first failure). */
+  readonly #secrets: SecretScrubber;
 
   constructor(init: ProviderAdapterInit) {
     this.name = init.spec.name;
     this.#init = init;
+    this.#secrets = new SecretScrubber([init.apiKey]);
     this.#client = new OpenAI({
       apiKey: init.apiKey || PLACEHOLDER_KEY,
       baseURL: init.baseUrl,
@@ -57,7 +61,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   /** One complete answer. */
   async chat(request: LLMChatRequest, options: ProviderCallOptions): Promise<LLMChatResponse> {
-    const ctx = failureContext(this.#init, options);
+    const ctx = failureContext(this.#init, options, this.#secrets);
     const params = toOpenAIParams(request, options.model, this.#init.spec.quirks);
     let completion: OpenAI.ChatCompletion;
     try {
@@ -76,7 +80,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     request: LLMChatRequest,
     options: ProviderCallOptions,
   ): AsyncGenerator<LLMStreamEvent> {
-    const ctx = failureContext(this.#init, options);
+    const ctx = failureContext(this.#init, options, this.#secrets);
     const { quirks } = this.#init.spec;
     const params: ChatCompletionCreateParamsStreaming = {
       ...toOpenAIParams(request, options.model, quirks),
@@ -116,7 +120,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     request: LLMEmbeddingRequest,
     options: ProviderCallOptions,
   ): Promise<LLMEmbeddingResponse> {
-    const ctx = failureContext(this.#init, options);
+    const ctx = failureContext(this.#init, options, this.#secrets);
     let response: OpenAI.CreateEmbeddingResponse;
     try {
       response = await this.#client.embeddings.create({

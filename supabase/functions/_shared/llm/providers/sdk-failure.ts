@@ -1,10 +1,12 @@
 /**
  * What both SDK adapters share when a call fails: aborts are classified from
  * the signal's reason before anything else (the SDKs hide them: a stream just
- * ends), transport failures by error class, and the key is scrubbed from any
- * provider message. Each adapter supplies only how its SDK's API errors read.
+ * ends), transport failures by error class, and the adapter's key is scrubbed
+ * from any provider message in every form it may be echoed in. Each adapter
+ * supplies only how its SDK's API errors read.
  */
 import { classifyProviderFailure, LLMError, type ProviderFailure } from "../errors.ts";
+import type { SecretScrubber } from "../../security/secret-scrubber.ts";
 
 /** What a failure is classified against. */
 export interface SdkFailureContext {
@@ -13,8 +15,12 @@ export interface SdkFailureContext {
   signal: AbortSignal;
   /** Current time in ms, read when a failure is classified (for retry-after dates). */
   now: () => number;
-  /** Removed from provider messages: a custom provider's key may match no redaction pattern. */
-  apiKey: string;
+  /**
+   * The adapter's key, removed from provider messages raw, URL-encoded,
+   * JSON-escaped, base64'd or masked: a custom provider's key may match no
+   * redaction pattern, and an echo may be transformed.
+   */
+  secrets: SecretScrubber;
 }
 
 /** An SDK's error classes (the two SDKs have the same family, as different classes). */
@@ -38,6 +44,7 @@ export function sdkFailure<ApiError>(
       model: ctx.model,
       nowMs: ctx.now(),
       ...failure,
+      secrets: ctx.secrets,
     });
   // Checked first, even for an LLMError: once the router aborted, whatever broke broke because of it.
   if (ctx.signal.aborted) {
@@ -50,16 +57,12 @@ export function sdkFailure<ApiError>(
   if (error instanceof classes.APIUserAbortError) return fail({ transport: "aborted" });
   if (error instanceof classes.APIConnectionError) return fail({ transport: "network" });
   if (error instanceof classes.APIError) {
-    const read = readApiError(error);
-    return fail({
-      ...read,
-      message: read.message === undefined ? undefined : scrubKey(read.message, ctx.apiKey),
-    });
+    return fail(readApiError(error));
   }
   if (error instanceof SyntaxError) return fail({ transport: "malformed" });
   // fetch reports a connection dropped while reading the body as a TypeError.
   if (error instanceof TypeError) return fail({ transport: "network" });
-  return fail({ message: scrubKey(String(error), ctx.apiKey) });
+  return fail({ message: String(error) });
 }
 
 /** The failure of an answer that arrived but is unusable, unless an abort explains it. */
@@ -74,10 +77,6 @@ export function malformedAnswer(
     nowMs: ctx.now(),
     transport: "malformed",
     message: what,
+    secrets: ctx.secrets,
   }));
-}
-
-/** `message` with every occurrence of the key replaced. */
-export function scrubKey(message: string, apiKey: string): string {
-  return apiKey.length >= 8 ? message.split(apiKey).join("[redacted]") : message;
 }

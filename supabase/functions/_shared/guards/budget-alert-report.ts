@@ -1,0 +1,34 @@
+/**
+ * What a crossed budget threshold leaves behind, wherever the spend came
+ * from (llm-router or a direct function): one `budget_alert` log line and one
+ * `budget.alert` audit event. The ledger fires it once per rule and window.
+ */
+import type { AuditEvent } from "../data/audit.ts";
+import type { Logger } from "../http/log.ts";
+import type { BudgetAlert } from "./budget-holds.ts";
+
+/** The alert handler for a BudgetGuard/BudgetHolds: logs, and audits when there is an audit queue. */
+export function budgetAlertReporter(
+  log: Logger,
+  audit?: { enqueue(event: AuditEvent): unknown },
+): (alert: BudgetAlert) => void {
+  return (alert) => {
+    const fields = {
+      accountId: alert.rule.accountId,
+      agentId: alert.rule.agentId,
+      period: alert.rule.period,
+      window: alert.window.id,
+      limitUsd: alert.rule.limitUsd,
+      spentUsd: Number(alert.spentUsd.toFixed(6)),
+      threshold: alert.rule.alertThreshold,
+    };
+    log.warn("budget_alert", fields);
+    audit?.enqueue({
+      accountId: alert.rule.accountId,
+      action: "budget.alert",
+      target: alert.rule.agentId,
+      outcome: "threshold_crossed",
+      details: { ...fields, agentId: alert.rule.agentId ?? null },
+    });
+  };
+}
