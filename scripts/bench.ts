@@ -1,336 +1,369 @@
 /**
- * `deno task bench`: the same load, in one run, against
- *   (a) the mock provider directly (the floor),
- *   (b) a bare Deno pass-through proxy in front of it (the baseline gateway),
- *   (c) llm-router's OpenAI-compatible API in front of it (auth, validation,
- *       routing, token budget, retries and circuit breakers on; rate limits off),
- *   (d) the same with every guard on: a rate limit, a per-model ceiling and a
- *       budget hold per request, in the in-memory store,
- *   (e) the same with the guards in Redis (a local redis-server behind the
- *       Upstash REST bridge, as `@upstash/redis` reaches Upstash),
- *   (f) ai-chat-direct (streaming only: it has no JSON mode),
- * at concurrency 1 and 32, JSON and streamed, each server in its own
- * process. Prints requests/s, p50/p99 latency, time to first byte, and the
- * ratios against the bare proxy measured in the same run, and the guards'
- * cost as ratios against the router without them.
+ * `deno task bench`: what the gateway costs, measured against a bare proxy in
+ * the same run.
  *
- * The targets of a scenario take turns in short rounds, so drift in the
- * machine's speed hits them alike; each ratio is the median of the
- * per-round ratios.
+ *   - A canned upstream answers precomputed bytes (scripts/bench/canned-upstream.ts);
+ *     its own rate is printed beside the bare proxy's, and when it is not
+ *     clearly faster (≥ 1.2×) the ratios are declared void: they would
+ *     measure the upstream.
+ *   - A bare Deno pass-through proxy in front of it is the baseline.
+ *   - llm-router's `/v1/chat/completions` with every guard on, in the memory
+ *     store: a rate limit high enough never to refuse, a per-model ceiling
+ *     and an account budget (held and settled per request, usage rows
+ *     written to a real PostgreSQL), as deployed.
+ *   - ai-chat-direct with its guards on (streams only).
+ *   - With BENCH_STORES=memory,redis the router again with its state in
+ *     Redis (redis-server behind the local Upstash REST bridge), and the
+ *     store's cost against the memory store.
  *
- * Settings: BENCH_SECONDS (per round, default 2), BENCH_ROUNDS (default 3),
- * BENCH_WORDS (reply length, default 20). Traffic stays on 127.0.0.1 and
- * stops by itself.
+ * Load comes from `wrk` (throughput, latency) and `curl` (time to first
+ * byte), never from Deno. Targets take turns in short rounds so the
+ * machine's drift hits them alike; a ratio is the median of the per-round
+ * ratios. Then: each function's first answer in a fresh process against a
+ * hello-world `Deno.serve`'s, and the router's peak RSS under c=32 with
+ * V8's old space capped at 128 MB against the bare proxy's.
+ *
+ * Settings: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3),
+ * BENCH_STORES (default `memory`). Traffic stays on 127.0.0.1 and stops by itself.
  */
-import { localKeys } from "./dev/local-keys.ts";
-import { startRedis } from "./test/redis.ts";
+import { LOCAL_ACCOUNT_ID, LOCAL_JWT_SECRET, localKeys } from "./dev/local-keys.ts";
+import { freePort } from "./test/system.ts";
+import { startPostgres } from "./test/postgres.ts";
+import { startRedis, type TestRedis } from "./test/redis.ts";
+import { applyMigrations } from "./db/migrate.ts";
+import { postgresDb } from "../supabase/functions/_shared/store/postgres-db.ts";
 import {
-  type LoadRequest,
-  type LoadResult,
-  type LoadSamples,
-  mergeResults,
-  sampleLoad,
-} from "./bench/load.ts";
+  type BenchRequest,
+  ensureLoadTools,
+  firstByteTimes,
+  runWrk,
+  type WrkResult,
+  wrkScript,
+} from "./bench/wrk.ts";
+import { type BenchProcess, firstAnswerMs, peakRssMb, startDeno } from "./bench/processes.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const seconds = Number(Deno.env.get("BENCH_SECONDS") ?? 2);
+const seconds = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
 const rounds = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
-const words = Number(Deno.env.get("BENCH_WORDS") ?? 20);
+const stores = (Deno.env.get("BENCH_STORES") ?? "memory").split(",").map((s) => s.trim());
+const MODEL = "gpt-4o-mini";
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function spawn(
-  args: string[],
-  env: Record<string, string>,
-  readyUrl: string,
-  scriptArgs: string[] = [],
-) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", ...args, ...scriptArgs],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const deadline = Date.now() + 30_000;
-  while (true) {
-    try {
-      const response = await fetch(readyUrl);
-      await response.body?.cancel();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${args.join(" ")} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return { stop: async () => (child.kill("SIGTERM"), await child.status) };
-}
-
-const mockPort = freePort();
-const proxyPort = freePort();
-const bridgePort = freePort();
-const mockUrl = `http://127.0.0.1:${mockPort}`;
-const bridgeUrl = `http://127.0.0.1:${bridgePort}`;
-const gateways = {
-  plain: freePort(),
-  memory: freePort(),
-  redis: freePort(),
-};
-const gatewayUrl = (port: number) => `http://127.0.0.1:${port}/functions/v1`;
-// Tokens carry the issuer of the gateway that verifies them.
-const keysFor = (port: number) => localKeys({ issuer: `http://127.0.0.1:${port}/auth/v1` });
-const keys = {
-  plain: await keysFor(gateways.plain),
-  memory: await keysFor(gateways.memory),
-  redis: await keysFor(gateways.redis),
-};
-
-const redis = await startRedis();
-const gatewayEnv = (port: number, extra: Record<string, string> = {}) => ({
-  DEV_PORT: String(port),
-  OPENAI_API_KEY: "sk-bench-key",
-  OPENAI_BASE_URL: `${mockUrl}/v1`,
-  // The load comes from one account: its bucket must not be the bottleneck being measured.
-  LLM_RATE_LIMIT_RPS: "0",
-  ...extra,
-});
-const guarded = {
-  LLM_RATE_LIMIT_RPS: "1000000",
-  LLM_RATE_LIMIT_BURST: "1000000",
-  LLM_MODEL_RATE_LIMITS: JSON.stringify({
-    "gpt-4o-mini": { rpm: 100_000_000, tpm: 10_000_000_000 },
-  }),
-};
-
-const processes = [
-  await spawn(["scripts/mock-provider.ts"], {
-    MOCK_PROVIDER_PORT: String(mockPort),
-    MOCK_DEFAULT_WORDS: String(words),
-  }, `${mockUrl}/health`),
-  await spawn(
-    ["scripts/bench/bare-proxy.ts"],
-    { UPSTREAM: mockUrl, PORT: String(proxyPort) },
-    `http://127.0.0.1:${proxyPort}/health`,
-  ),
-  await spawn(
-    ["scripts/redis/bridge.ts"],
-    {},
-    `${bridgeUrl}/health`,
-    ["--redis-port", String(redis.port), "--port", String(bridgePort), "--token", "bench"],
-  ),
-  await spawn(
-    ["scripts/dev.ts"],
-    gatewayEnv(gateways.plain),
-    `${gatewayUrl(gateways.plain)}/llm-health`,
-  ),
-  await spawn(
-    ["scripts/dev.ts"],
-    gatewayEnv(gateways.memory, guarded),
-    `${gatewayUrl(gateways.memory)}/llm-health`,
-  ),
-  await spawn(
-    ["scripts/dev.ts"],
-    gatewayEnv(gateways.redis, {
-      ...guarded,
-      UPSTASH_REDIS_REST_URL: bridgeUrl,
-      UPSTASH_REDIS_REST_TOKEN: "bench",
-    }),
-    `${gatewayUrl(gateways.redis)}/llm-health`,
-  ),
-];
-
-// A budget on the account, far from spent: every request holds and settles against it.
-for (const name of ["memory", "redis"] as const) {
-  const response = await fetch(`${gatewayUrl(gateways[name])}/llm-router/budgets`, {
-    method: "PUT",
-    headers: {
-      authorization: `Bearer ${keys[name].adminToken}`,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({ dailyLimitUsd: 1_000_000, monthlyLimitUsd: 10_000_000 }),
-  });
-  if (!response.ok) throw new Error(`setting the bench budget failed: ${await response.text()}`);
-}
-
-const chatBody = (stream: boolean) =>
-  JSON.stringify({
-    model: "gpt-4o-mini",
-    messages: [{ role: "system", content: "You are a benchmark." }, {
-      role: "user",
-      content: "Hello, benchmark",
-    }],
-    stream,
-    ...(stream ? { stream_options: { include_usage: true } } : {}),
-  });
-const openAIRequest = (url: string, token: string, stream: boolean): LoadRequest => {
-  const body = chatBody(stream);
-  return {
-    url,
-    init: () => ({
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body,
-    }),
-  };
-};
-const directBody = JSON.stringify({ messages: [{ role: "user", content: "Hello, benchmark" }] });
-
-type Target = [name: string, request: (stream: boolean) => LoadRequest | undefined];
-const targets: Target[] = [
-  [
-    "mock provider (floor)",
-    (s) => openAIRequest(`${mockUrl}/v1/chat/completions`, "sk-bench-key", s),
-  ],
-  [
-    "bare proxy (baseline)",
-    (s) => openAIRequest(`http://127.0.0.1:${proxyPort}/v1/chat/completions`, "sk-bench-key", s),
-  ],
-  [
-    "llm-router",
-    (s) =>
-      openAIRequest(
-        `${gatewayUrl(gateways.plain)}/llm-router/v1/chat/completions`,
-        keys.plain.userToken,
-        s,
-      ),
-  ],
-  [
-    "router+guards memory",
-    (s) =>
-      openAIRequest(
-        `${gatewayUrl(gateways.memory)}/llm-router/v1/chat/completions`,
-        keys.memory.userToken,
-        s,
-      ),
-  ],
-  [
-    "router+guards redis",
-    (s) =>
-      openAIRequest(
-        `${gatewayUrl(gateways.redis)}/llm-router/v1/chat/completions`,
-        keys.redis.userToken,
-        s,
-      ),
-  ],
-  ["ai-chat-direct", (s) =>
-    s
-      ? {
-        url: `${gatewayUrl(gateways.plain)}/ai-chat-direct`,
-        init: () => ({
-          method: "POST",
-          headers: {
-            authorization: `Bearer ${keys.plain.userToken}`,
-            "content-type": "application/json",
-          },
-          body: directBody,
-        }),
-      }
-      : undefined],
-];
-
-const results = new Map<string, LoadResult>();
-const runsOf = new Map<string, LoadSamples[]>();
-const ratios = new Map<string, { rps: number; p50: number; ttfb: number }>();
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
-console.log(
-  `chat completions, ${words}-word replies, ${rounds} rounds × ${seconds}s per target and scenario, ` +
-    `2 cores shared by all processes`,
-);
-console.log(
-  "mode    target                  conc   req/s   p50 ms   p99 ms  ttfb p50  ttfb p99  errors",
-);
+const url = (port: number, path = "") => `http://127.0.0.1:${port}${path}`;
+
+await ensureLoadTools();
+const keys = await localKeys();
+const processes: BenchProcess[] = [];
+const postgres = await startPostgres();
+let redis: TestRedis | undefined;
+const cleanup: (() => Promise<unknown>)[] = [];
+
 try {
+  // The database a deployment has: migrations, seed, and a budget the load never spends.
+  const db = postgresDb(postgres.url, { max: 1 });
+  await applyMigrations(db, { seed: true });
+  await db.query(
+    "insert into llm_budgets (account_id, daily_limit_usd, monthly_limit_usd) values ($1, 1000000, 10000000)",
+    [LOCAL_ACCOUNT_ID],
+  );
+  await db.close();
+
+  const upstreamPort = freePort();
+  const proxyPort = freePort();
+  processes.push(
+    await startDeno(
+      "scripts/bench/canned-upstream.ts",
+      { PORT: String(upstreamPort) },
+      url(upstreamPort),
+    ),
+    await startDeno(
+      "scripts/bench/bare-proxy.ts",
+      { UPSTREAM: url(upstreamPort), PORT: String(proxyPort) },
+      url(proxyPort, "/health"),
+    ),
+  );
+
+  /** A function's env as deployed: keys, database, and every guard on. */
+  const functionEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+    OPENAI_API_KEY: "sk-bench-key",
+    OPENAI_BASE_URL: url(upstreamPort, "/v1"),
+    SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
+    SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+    SUPABASE_DB_URL: postgres.url,
+    LLM_RATE_LIMIT_RPS: "1000000",
+    LLM_RATE_LIMIT_BURST: "1000000",
+    LLM_MODEL_RATE_LIMITS: JSON.stringify({ [MODEL]: { rpm: 1e9, tpm: 1e12 } }),
+    DIRECT_RATE_LIMIT_RPS: "1000000",
+    DIRECT_RATE_LIMIT_BURST: "1000000",
+    ...extra,
+  });
+  const startFunction = async (name: string, env: Record<string, string>, flags: string[] = []) => {
+    const port = freePort();
+    const process = await startDeno(
+      "scripts/bench/function-server.ts",
+      { ...env, PORT: String(port) },
+      url(port, `/functions/v1/${name}/health`),
+      { args: [name], denoFlags: flags },
+    );
+    processes.push(process);
+    return { port, process };
+  };
+
+  const routers: Record<string, number> = {};
+  for (const store of stores) {
+    let extra: Record<string, string> = {};
+    if (store === "redis") {
+      redis = await startRedis();
+      const bridgePort = freePort();
+      processes.push(
+        await startDeno("scripts/redis/bridge.ts", {}, url(bridgePort, "/health"), {
+          args: [
+            "--redis-port",
+            String(redis.port),
+            "--port",
+            String(bridgePort),
+            "--token",
+            "bench",
+          ],
+        }),
+      );
+      extra = { UPSTASH_REDIS_REST_URL: url(bridgePort), UPSTASH_REDIS_REST_TOKEN: "bench" };
+    } else if (store !== "memory") {
+      extra = { LLM_STATE_STORE: store };
+    }
+    routers[store] = (await startFunction("llm-router", functionEnv(extra))).port;
+  }
+  const direct = (await startFunction("ai-chat-direct", functionEnv())).port;
+
+  const auth = { authorization: `Bearer ${keys.userToken}`, "content-type": "application/json" };
+  const chatBody = (stream: boolean) =>
+    JSON.stringify({
+      model: MODEL,
+      messages: [
+        { role: "system", content: "You are a benchmark." },
+        { role: "user", content: "Hello, benchmark" },
+      ],
+      max_tokens: 100,
+      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    });
+  const openAI = (port: number, path: string, stream: boolean, headers = auth): BenchRequest => ({
+    url: url(port, path),
+    headers,
+    body: chatBody(stream),
+  });
+  const upstreamHeaders = {
+    authorization: "Bearer sk-bench-key",
+    "content-type": "application/json",
+  };
+
+  type Target = { name: string; request: (stream: boolean) => BenchRequest | undefined };
+  type Measured = Target & {
+    bench: BenchRequest;
+    script: string;
+    runs: WrkResult[];
+    ttfb: number[];
+  };
+  const targets: Target[] = [
+    {
+      name: "canned upstream",
+      request: (s) => openAI(upstreamPort, "/v1/chat/completions", s, upstreamHeaders),
+    },
+    {
+      name: "bare proxy",
+      request: (s) => openAI(proxyPort, "/v1/chat/completions", s, upstreamHeaders),
+    },
+    ...stores.map((store) => ({
+      name: `llm-router (${store})`,
+      request: (s: boolean) =>
+        openAI(routers[store], "/functions/v1/llm-router/v1/chat/completions", s),
+    })),
+    {
+      name: "ai-chat-direct",
+      request: (s) =>
+        s
+          ? {
+            url: url(direct, "/functions/v1/ai-chat-direct"),
+            headers: auth,
+            body: JSON.stringify({
+              messages: [{ role: "user", content: "Hello, benchmark" }],
+              maxTokens: 100,
+            }),
+          }
+          : undefined,
+    },
+  ];
+
+  // Warm every path (JIT, caches, pools) before anything is measured.
+  for (const target of targets) {
+    for (const stream of [false, true]) {
+      const request = target.request(stream);
+      if (!request) continue;
+      const script = await wrkScript(request);
+      await runWrk(request.url, script, 8, 1);
+      await Deno.remove(script);
+    }
+  }
+
+  console.log(
+    `chat completions, 20-word replies, ${rounds} rounds × ${seconds} s per target; ` +
+      "wrk -t1 for load, curl for first byte; 2 cores shared by every process",
+  );
+  console.log("mode    target                   conc    req/s   p50 ms   p99 ms  ttfb p50  errors");
+  const summary: string[] = [];
   for (const stream of [false, true]) {
-    for (const concurrency of [1, 32]) {
-      const scenario = targets.flatMap(([name, requestFor]) => {
-        const request = requestFor(stream);
-        return request ? [{ name, request, runs: [] as LoadSamples[] }] : [];
-      });
-      for (let round = 0; round < rounds; round++) {
-        for (const target of scenario) {
-          target.runs.push(await sampleLoad(target.request, concurrency, seconds, 0.3));
+    for (const connections of [1, 32]) {
+      const scenario: Measured[] = [];
+      for (const target of targets) {
+        const request = target.request(stream);
+        if (request) {
+          scenario.push({
+            ...target,
+            bench: request,
+            script: await wrkScript(request),
+            runs: [] as WrkResult[],
+            ttfb: [] as number[],
+          });
         }
       }
-      const baseline = scenario.find((t) => t.name.startsWith("bare proxy"))!;
+      for (let round = 0; round < rounds; round++) {
+        for (const target of scenario) {
+          target.runs.push(await runWrk(target.bench.url, target.script, connections, seconds));
+          if (stream && connections === 1) {
+            target.ttfb.push(median(await firstByteTimes(target.bench, 100)));
+          }
+        }
+      }
+      for (const target of scenario) await Deno.remove(target.script);
+      const baseline = scenario.find((t) => t.name === "bare proxy")!;
+      const upstream = scenario.find((t) => t.name === "canned upstream")!;
+      const mode = stream ? "stream" : "json";
       for (const target of scenario) {
-        const result = mergeResults(target.runs);
-        results.set(`${target.name}|${stream}|${concurrency}`, result);
-        runsOf.set(`${target.name}|${stream}|${concurrency}`, target.runs);
         console.log(
-          `${(stream ? "stream" : "json").padEnd(7)} ${target.name.padEnd(22)} ${
-            String(concurrency).padStart(5)
-          } ` +
-            `${fmt(result.requestsPerSecond, 0).padStart(7)} ${
-              fmt(result.latencyMs.p50).padStart(8)
-            } ` +
-            `${fmt(result.latencyMs.p99).padStart(8)} ${fmt(result.firstByteMs.p50).padStart(9)} ` +
-            `${fmt(result.firstByteMs.p99).padStart(9)} ${String(result.errors).padStart(7)}`,
+          `${mode.padEnd(7)} ${target.name.padEnd(24)} ${String(connections).padStart(4)} ` +
+            `${fmt(median(target.runs.map((r) => r.rps)), 0).padStart(8)} ` +
+            `${fmt(median(target.runs.map((r) => r.p50))).padStart(8)} ` +
+            `${fmt(median(target.runs.map((r) => r.p99))).padStart(8)} ` +
+            `${(target.ttfb.length ? fmt(median(target.ttfb)) : "").padStart(9)} ` +
+            `${String(target.runs.reduce((sum, r) => sum + r.errors, 0)).padStart(7)}`,
         );
-        const perRound = target.runs.map((run, i) => {
-          const mine = mergeResults([run]);
-          const base = mergeResults([baseline.runs[i]]);
-          return {
-            rps: mine.requestsPerSecond / base.requestsPerSecond,
-            p50: mine.latencyMs.p50 - base.latencyMs.p50,
-            ttfb: mine.firstByteMs.p50 - base.firstByteMs.p50,
-          };
-        });
-        ratios.set(`${target.name}|${stream}|${concurrency}`, {
-          rps: median(perRound.map((r) => r.rps)),
-          p50: median(perRound.map((r) => r.p50)),
-          ttfb: median(perRound.map((r) => r.ttfb)),
-        });
+      }
+      const perRound = (
+        target: Measured,
+        of: (r: WrkResult, b: WrkResult) => number,
+      ) => median(target.runs.map((run, i) => of(run, baseline.runs[i])));
+      const upstreamLead = perRound(upstream, (r, b) => r.rps / b.rps);
+      summary.push(
+        `${mode} c=${connections}: canned upstream ${fmt(upstreamLead)}× the bare proxy's req/s` +
+          (upstreamLead < 1.2
+            ? " — under 1.2×: the upstream limits the baseline, ratios VOID"
+            : ""),
+      );
+      for (const target of scenario) {
+        if (target === baseline || target === upstream) continue;
+        const parts = [`req/s ${fmt(perRound(target, (r, b) => r.rps / b.rps))}× the bare proxy`];
+        if (connections === 1) {
+          parts.push(`added p50 ${fmt(perRound(target, (r, b) => r.p50 - b.p50))} ms`);
+        }
+        if (target.ttfb.length) {
+          parts.push(
+            `added first byte ${fmt(median(target.ttfb.map((t, i) => t - baseline.ttfb[i])))} ms`,
+          );
+        }
+        summary.push(`  ${target.name.padEnd(22)} ${parts.join(", ")}`);
+      }
+      if (stores.length > 1) {
+        const memory = scenario.find((t) => t.name === "llm-router (memory)")!;
+        for (
+          const target of scenario.filter((t) => t.name.startsWith("llm-router (") && t !== memory)
+        ) {
+          summary.push(
+            `  ${target.name} against memory: req/s ${
+              fmt(median(target.runs.map((r, i) => r.rps / memory.runs[i].rps)))
+            }×, added p50 ${fmt(median(target.runs.map((r, i) => r.p50 - memory.runs[i].p50)))} ms`,
+          );
+        }
       }
     }
   }
+  console.log(`\nratios (median of per-round ratios, same run):\n${summary.join("\n")}`);
+
+  // A fresh process: start to first answer, hello-world Deno.serve against each function.
+  const chat = (port: number) => ({
+    url: url(port, "/functions/v1/llm-router/v1/chat/completions"),
+    init: { method: "POST", headers: auth, body: chatBody(false) },
+  });
+  const fresh: Record<string, number[]> = { hello: [], "llm-router": [], "ai-chat-direct": [] };
+  for (let i = 0; i < 3; i++) {
+    const port = freePort();
+    fresh.hello.push(
+      await firstAnswerMs("scripts/bench/hello.ts", { PORT: String(port) }, {
+        url: url(port),
+        init: {},
+      }),
+    );
+    const routerPort = freePort();
+    fresh["llm-router"].push(
+      await firstAnswerMs(
+        "scripts/bench/function-server.ts",
+        { ...functionEnv(), PORT: String(routerPort) },
+        chat(routerPort),
+        ["llm-router"],
+      ),
+    );
+    const directPort = freePort();
+    fresh["ai-chat-direct"].push(
+      await firstAnswerMs(
+        "scripts/bench/function-server.ts",
+        { ...functionEnv(), PORT: String(directPort) },
+        {
+          url: url(directPort, "/functions/v1/ai-chat-direct"),
+          init: {
+            method: "POST",
+            headers: auth,
+            body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] }),
+          },
+        },
+        ["ai-chat-direct"],
+      ),
+    );
+  }
+  const hello = median(fresh.hello);
+  console.log(
+    `\nfirst answer in a fresh process (median of 3): hello-world Deno.serve ${fmt(hello, 0)} ms`,
+  );
+  for (const name of ["llm-router", "ai-chat-direct"]) {
+    const ms = median(fresh[name]);
+    console.log(`  ${name.padEnd(15)} ${fmt(ms, 0)} ms = ${fmt(ms / hello)}× hello-world`);
+  }
+
+  // Memory under load with V8's old space capped as an isolate's would be.
+  const capped = await startFunction("llm-router", functionEnv(), [
+    "--v8-flags=--max-old-space-size=128",
+  ]);
+  const proxyScript = await wrkScript(
+    openAI(proxyPort, "/v1/chat/completions", true, upstreamHeaders),
+  );
+  cleanup.push(() => Deno.remove(proxyScript));
+  const proxyProcess = processes[1];
+  for (const body of [false, true]) {
+    const request = openAI(capped.port, "/functions/v1/llm-router/v1/chat/completions", body);
+    const script = await wrkScript(request);
+    await runWrk(request.url, script, 32, seconds * 2);
+    await Deno.remove(script);
+  }
+  await runWrk(url(proxyPort, "/v1/chat/completions"), proxyScript, 32, seconds * 2);
+  const routerPeak = peakRssMb(capped.process.pid);
+  const proxyPeak = peakRssMb(proxyProcess.pid);
+  console.log(
+    `\npeak RSS under c=32 (JSON then stream, ${
+      seconds * 2
+    } s each), router with --max-old-space-size=128: ` +
+      `${fmt(routerPeak, 0)} MB (${capped.process.alive() ? "alive" : "CRASHED"}), ` +
+      `bare proxy ${fmt(proxyPeak, 0)} MB: ${fmt(routerPeak / proxyPeak)}× the proxy's`,
+  );
 } finally {
+  for (const work of cleanup) await work().catch(() => {});
   for (const process of processes) await process.stop();
-  await redis.stop();
-}
-
-console.log("\nagainst the bare proxy (median of per-round comparisons, same run):");
-for (const stream of [false, true]) {
-  for (const concurrency of [1, 32]) {
-    for (
-      const name of ["llm-router", "router+guards memory", "router+guards redis", "ai-chat-direct"]
-    ) {
-      const ratio = ratios.get(`${name}|${stream}|${concurrency}`);
-      if (!ratio) continue;
-      console.log(
-        `  ${stream ? "stream" : "json  "} c=${String(concurrency).padEnd(2)} ${name.padEnd(21)} ` +
-          `req/s ${fmt(ratio.rps)}×, added p50 latency ${fmt(ratio.p50)} ms` +
-          (stream ? `, added p50 first byte ${fmt(ratio.ttfb)} ms` : ""),
-      );
-    }
-  }
-}
-
-console.log("\nthe guards' cost, against llm-router without them (median per round, same run):");
-for (const stream of [false, true]) {
-  for (const concurrency of [1, 32]) {
-    const plain = runsOf.get(`llm-router|${stream}|${concurrency}`)!;
-    for (const name of ["router+guards memory", "router+guards redis"]) {
-      const guardedRuns = runsOf.get(`${name}|${stream}|${concurrency}`)!;
-      const perRound = guardedRuns.map((run, i) => {
-        const mine = mergeResults([run]);
-        const base = mergeResults([plain[i]]);
-        return {
-          rps: mine.requestsPerSecond / base.requestsPerSecond,
-          p50: mine.latencyMs.p50 - base.latencyMs.p50,
-        };
-      });
-      console.log(
-        `  ${stream ? "stream" : "json  "} c=${String(concurrency).padEnd(2)} ${name.padEnd(21)} ` +
-          `req/s ${fmt(median(perRound.map((r) => r.rps)))}× the router's, added p50 latency ${
-            fmt(median(perRound.map((r) => r.p50)))
-          } ms`,
-      );
-    }
-  }
+  await redis?.stop();
+  await postgres.stop();
 }

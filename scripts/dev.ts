@@ -7,6 +7,8 @@
  * points OPENAI_BASE_URL / ANTHROPIC_BASE_URL at it; with keys set it uses the
  * real providers. Without SUPABASE_DB_URL, llm-router gets an in-memory PGlite
  * with the migrations and seed applied. It prints local keys and curls.
+ * It serves the console page (shared/console) at `/`, bundled at start and
+ * cached (scripts/dev/console-assets.ts).
  *
  * Settings: DEV_PORT (default 54321), DEV_HOSTNAME (default 127.0.0.1).
  *
@@ -28,6 +30,8 @@ import { startMockProvider } from "./mock-provider.ts";
 import { embeddedDb } from "./db/embedded-db.ts";
 import { LOCAL_JWT_SECRET, localKeys } from "./dev/local-keys.ts";
 import { configuredProviders } from "./dev/provider-env.ts";
+import { devConsole } from "./dev/console-assets.ts";
+import { createLocalAuth, localAuthLines, withLocalAuth } from "./dev/local-auth.ts";
 
 type Handler = (request: Request) => Promise<Response>;
 
@@ -122,9 +126,24 @@ async function main(): Promise<void> {
     "llm-health": createHealthApp({ env, log: jsonLogger("llm-health"), db: database, store }),
     "llm-metrics": createMetricsApp({ env, log: jsonLogger("llm-metrics"), db: database, store }),
   };
+  // The console page at `/` (built in the background; cached between runs).
+  const consolePage = devConsole({
+    anonKey: env("SUPABASE_ANON_KEY"),
+    localDev: keys !== undefined,
+    onBuildError: (message) => console.error(`The console could not be built: ${message}`),
+  });
   let server: Deno.HttpServer;
   try {
-    server = Deno.serve({ hostname, port, onListen: () => {} }, functionRouter(functions));
+    // Supabase Auth's stand-in only with the local secret: its users' password is public.
+    const auth = keys
+      ? createLocalAuth({ secret: LOCAL_JWT_SECRET, issuer: `${env("SUPABASE_URL")}/auth/v1` })
+      : undefined;
+    const functionRoutes = functionRouter(functions);
+    const routes: Handler = (request) => consolePage(request) ?? functionRoutes(request);
+    server = Deno.serve(
+      { hostname, port, onListen: () => {} },
+      auth ? withLocalAuth(auth, routes) : routes,
+    );
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       console.error(
@@ -137,7 +156,7 @@ async function main(): Promise<void> {
   // PGlite takes a few seconds to start: begin now rather than on the first request.
   database?.warm().catch((error) => console.error(`embedded database failed: ${error}`));
 
-  lines.push("", `LLM gateway (local) on ${apiUrl}`, "", "Functions:");
+  lines.push("", `LLM gateway (local) on ${apiUrl}`, "", `Console: ${apiUrl}/`, "", "Functions:");
   for (const name of Object.keys(functions)) lines.push(`  ${apiUrl}/functions/v1/${name}`);
   lines.push("", "Providers:");
   for (const p of providers) {
@@ -161,6 +180,8 @@ async function main(): Promise<void> {
       `service_role key: ${keys.serviceRoleKey}`,
       `user token:       ${keys.userToken}`,
       `admin token:      ${keys.adminToken}`,
+      "",
+      ...localAuthLines(apiUrl),
       "",
       "Stream a reply:",
       `  curl -N ${apiUrl}/functions/v1/ai-chat-direct \\`,

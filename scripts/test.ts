@@ -3,7 +3,8 @@
  *   1. `deno lint` and `deno fmt --check`;
  *   2. a throwaway PostgreSQL server and a throwaway redis-server, each on a
  *      loopback port in a temp dir (installed from Debian's packages first if
- *      missing), Redis behind the Upstash REST bridge (scripts/redis/bridge.ts);
+ *      missing), Redis behind the Upstash REST bridge (scripts/redis/bridge.ts),
+ *      and Debian's Chromium for the console's browser test (installed if missing);
  *   3. `deno test` over tests/, with TEST_DATABASE_URL, TEST_UPSTASH_URL and
  *      TEST_UPSTASH_TOKEN pointing at them, and TEST_LOG_FILE collecting every
  *      log line the functions write;
@@ -14,6 +15,7 @@
 import { startPostgres } from "./test/postgres.ts";
 import { scanSuiteLogs } from "./test/log-scan.ts";
 import { startTestUpstash, type TestUpstash } from "./test/redis.ts";
+import { ensureChromium } from "./test/chromium.ts";
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -30,6 +32,8 @@ for (const check of [["lint"], ["fmt", "--check"]]) {
   if (code !== 0) Deno.exit(code);
 }
 
+// Installed before the run, so no test's time includes a package download.
+await ensureChromium();
 const postgres = await startPostgres();
 const logFile = await Deno.makeTempFile({ prefix: "llm-gateway-test-logs-" });
 let upstash: TestUpstash | undefined;

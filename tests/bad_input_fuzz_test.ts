@@ -80,6 +80,12 @@ const ENDPOINTS: Endpoint[] = [
     as: "service",
     seed: { requestsPerSecond: 100, burst: 200, models: { "gpt-4o-mini": { rpm: 1000 } } },
   },
+  {
+    method: "POST",
+    path: "llm-router/circuits/reset",
+    as: "service",
+    seed: { provider: "openai", model: "gpt-4o-mini" },
+  },
   { method: "POST", path: "llm-router/jobs/run", as: "service", seed: { limit: 1, wait: true } },
   { method: "POST", path: "llm-router/jobs/sweep", as: "service", seed: { wait: true } },
   { method: "POST", path: "llm-health/check", as: "service", seed: {} },

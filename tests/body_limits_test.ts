@@ -169,7 +169,7 @@ Deno.test("dev: a body trickled to llm-router is a 408; an exposed DEV_HOSTNAME 
       "content-type": "application/json",
     }, body.length);
     await slow.send(body.slice(0, 5));
-    const health = await fetch(`${dev.url}/functions/v1/llm-health/health`);
+    const health = await fetch(`${dev.url}/functions/v1/llm-health/live`);
     assert.equal(health.status, 200);
     await health.body?.cancel();
     const answer = await slow.firstBytes();

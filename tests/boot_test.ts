@@ -35,6 +35,9 @@ const UNCONFIGURED_STATUS: Record<string, number> = {
   "llm-router": 200,
 };
 
+/** Each function's first request: `/health`, except llm-health, whose liveness is `/live` (its `/health` pings providers). */
+const PROBE_PATH: Record<string, string> = { "llm-health": "live" };
+
 async function bootAndProbe(name: string, env: Record<string, string>) {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -54,7 +57,9 @@ async function bootAndProbe(name: string, env: Record<string, string>) {
   const stdout = collect(child.stdout);
   const stderr = collect(child.stderr);
   try {
-    const response = await waitForHttp(`http://127.0.0.1:${port}/${name}/health`);
+    const response = await waitForHttp(
+      `http://127.0.0.1:${port}/${name}/${PROBE_PATH[name] ?? "health"}`,
+    );
     const body = await response.json();
     return { status: response.status, body, stderr: stderr.text() };
   } finally {

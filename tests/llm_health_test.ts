@@ -1,5 +1,7 @@
 /**
- * llm-health tells the truth: liveness touches nothing; provider checks ping
+ * llm-health tells the truth: its root answers the providers report (the
+ * seed's contract), 200 only when all are healthy; liveness (`/live`) touches
+ * nothing; provider checks ping
  * each configured provider's cheapest chat model once, report failures with
  * sanitized errors, are reused while fresh and shared by every isolate
  * through the store (one check at a time across isolates); an open circuit
@@ -101,7 +103,11 @@ function assertNoSecrets(...instances: HealthInstance[]): void {
 }
 
 // deno-lint-ignore no-explicit-any
-const byName = (json: any, name: string) => json.providers.find((p: any) => p.name === name);
+const byName = (json: any, name: string) => json.providers.find((p: any) => p.provider === name);
+
+/** A report without its answer time, to compare two answers built from the same checks. */
+// deno-lint-ignore no-explicit-any
+const checksOf = ({ timestamp: _, ...rest }: any) => rest;
 
 /** Upstash env on a fresh key prefix of the suite's Redis (or one started for this file). */
 async function upstashEnv() {
@@ -185,7 +191,7 @@ Deno.test("probe: pings a provider's cheapest chat model with one token, once, a
   }
 });
 
-Deno.test("liveness answers without touching a provider, the store or the database", async () => {
+Deno.test("liveness (/live only) answers without touching a provider, the store or the database", async () => {
   const mocks = await startMocks();
   try {
     const storeCalls: string[] = [];
@@ -196,17 +202,87 @@ Deno.test("liveness answers without touching a provider, the store or the databa
       close: () => Promise.resolve(),
     };
     const health = healthInstance(mocks, {}, { store: countingStore(storeCalls), db });
-    for (const path of ["", "/health", "/live"]) {
-      const { status, json } = await health.call(path);
-      assert.equal(status, 200, path);
-      assert.equal(json.status, "ok");
-      assert.equal(json.function, "llm-health");
-    }
-    assert.equal((await health.call("/health", { method: "POST" })).status, 405);
+    const { status, json } = await health.call("/live");
+    assert.equal(status, 200);
+    assert.equal(json.status, "ok");
+    assert.equal(json.function, "llm-health");
+    assert.equal((await health.call("/live", { method: "HEAD" })).status, 200);
+    assert.equal((await health.call("/live", { method: "POST" })).status, 405);
     assert.equal((await health.call("/nowhere")).status, 404);
     assert.deepEqual(storeCalls, []);
     assert.equal(mocks.openai.requests.length + mocks.anthropic.requests.length, 0);
     assert.deepEqual(health.logs, []);
+  } finally {
+    await mocks.close();
+  }
+});
+
+Deno.test("root: GET /functions/v1/llm-health is the seed's providers report, 200 when all are healthy, 503 otherwise", async () => {
+  const mocks = await startMocks();
+  try {
+    let clock = Date.parse("2026-11-21T09:00:00Z");
+    const health = healthInstance(mocks, { LLM_HEALTH_MIN_REFRESH_SECONDS: "10" }, {
+      now: () => clock,
+    });
+    const pings = () => mocks.openai.requests.length + mocks.anthropic.requests.length;
+    const root = await health.call("");
+    assert.equal(root.status, 200, JSON.stringify(root.json));
+    assert.deepEqual(Object.keys(root.json).sort(), [
+      "healthy",
+      "providers",
+      "stats",
+      "status",
+      "timestamp",
+    ]);
+    assert.equal(root.json.healthy, true);
+    assert.equal(root.json.timestamp, "2026-11-21T09:00:00.000Z");
+    for (const line of root.json.providers) {
+      assert.deepEqual(Object.keys(line).sort(), [
+        "circuit",
+        "error",
+        "healthy",
+        "lastCheck",
+        "latency",
+        "model",
+        "provider",
+      ]);
+      assert.equal(line.healthy, true);
+      assert.equal(typeof line.latency, "number");
+      assert.equal(line.lastCheck, "2026-11-21T09:00:00.000Z");
+      assert.equal(line.error, null);
+    }
+    assert.deepEqual(root.json.stats, {
+      total: 2,
+      healthy: 2,
+      unhealthy: 0,
+      healthPercentage: 100,
+    });
+
+    // `/`, `/health` and `/providers` are the same report from the same checks: no ping more.
+    for (const [path, method] of [["/", "GET"], ["/health", "GET"], ["/providers", "GET"]]) {
+      const alias = await health.call(path, { method });
+      assert.equal(alias.status, 200, path);
+      assert.deepEqual(alias.json, root.json, path);
+    }
+    assert.equal((await health.call("", { method: "HEAD" })).status, 200);
+    assert.equal((await health.call("", { method: "POST" })).status, 405);
+    assert.equal(pings(), 2);
+
+    // A public refresh inside the floor pings nothing; past it the root reports the failure, 503.
+    mocks.openai.queueFault("status=503", 10);
+    assert.equal((await health.call("?refresh=1")).status, 200);
+    assert.equal(pings(), 2);
+    clock += 10_000;
+    const down = await health.call("?refresh=1");
+    assert.equal(down.status, 503);
+    assert.equal(down.json.healthy, false);
+    assert.equal(down.json.status, "degraded");
+    assert.equal(byName(down.json, "openai").healthy, false);
+    assert.match(byName(down.json, "openai").error, /^PROVIDER_ERROR: openai\/gpt-4\.1-nano/);
+    assert.equal(byName(down.json, "anthropic").healthy, true);
+    assert.deepEqual(down.json.stats, { total: 2, healthy: 1, unhealthy: 1, healthPercentage: 50 });
+    assert.equal((await health.call("/health")).status, 503);
+    assertNoSecrets(health);
   } finally {
     await mocks.close();
   }
@@ -219,20 +295,20 @@ Deno.test("providers: healthy, then a failing provider on refresh (503, sanitize
     const first = await health.call("/providers");
     assert.equal(first.status, 200, JSON.stringify(first.json));
     assert.equal(first.json.status, "healthy");
-    assert.deepEqual(first.json.providers.map((p: { name: string }) => p.name), [
+    assert.deepEqual(first.json.providers.map((p: { provider: string }) => p.provider), [
       "openai",
       "anthropic",
     ]);
     const openai = byName(first.json, "openai");
     assert.deepEqual(
-      { ...openai, latencyMs: typeof openai.latencyMs, lastCheck: typeof openai.lastCheck },
+      { ...openai, latency: typeof openai.latency, lastCheck: typeof openai.lastCheck },
       {
-        name: "openai",
+        provider: "openai",
         healthy: true,
-        latencyMs: "number",
-        model: "gpt-4.1-nano",
+        latency: "number",
         lastCheck: "string",
-        lastError: null,
+        error: null,
+        model: "gpt-4.1-nano",
         circuit: "CLOSED",
       },
     );
@@ -252,10 +328,10 @@ Deno.test("providers: healthy, then a failing provider on refresh (503, sanitize
     assert.equal(down.healthy, false);
     assert.equal(down.model, "gpt-4.1-nano");
     assert.match(
-      down.lastError,
+      down.error,
       /^PROVIDER_ERROR: openai\/gpt-4\.1-nano: provider failed with 503/,
     );
-    assert.ok(down.lastError.length <= 300);
+    assert.ok(down.error.length <= 300);
     assert.equal(byName(failing.json, "anthropic").healthy, true);
     assert.deepEqual(failing.json.stats, {
       total: 2,
@@ -292,7 +368,8 @@ Deno.test("providers: results are reused while fresh and checked again once stal
     clock += 29_000;
     const cached = await health.call("/providers");
     assert.equal(cached.status, 200);
-    assert.deepEqual(cached.json, first.json);
+    assert.deepEqual(checksOf(cached.json), checksOf(first.json));
+    assert.equal(cached.json.timestamp, "2026-11-21T10:00:29.000Z");
     assert.equal(mocks.openai.requests.length + mocks.anthropic.requests.length, 2);
 
     clock += 2_000;
@@ -315,8 +392,8 @@ Deno.test("providers: a ping that hangs is cut at LLM_HEALTH_TIMEOUT_MS and repo
     assert.equal(status, 503);
     const anthropic = byName(json, "anthropic");
     assert.equal(anthropic.healthy, false);
-    assert.match(anthropic.lastError, /^TIMEOUT: anthropic\/claude-haiku-4-5/);
-    assert.ok(anthropic.latencyMs >= 290, String(anthropic.latencyMs));
+    assert.match(anthropic.error, /^TIMEOUT: anthropic\/claude-haiku-4-5/);
+    assert.ok(anthropic.latency >= 290, String(anthropic.latency));
     assert.equal(byName(json, "openai").healthy, true);
   } finally {
     await mocks.close();
@@ -336,7 +413,7 @@ Deno.test("providers: results are shared through Upstash, and a check runs once 
     assert.equal(pings(), 2);
     const shared = await second.call("/providers");
     assert.equal(shared.status, 200);
-    assert.deepEqual(shared.json, checked.json);
+    assert.deepEqual(checksOf(shared.json), checksOf(checked.json));
     assert.equal(pings(), 2, "the second isolate pinged instead of reading the store");
 
     // Both isolates force a check while slow pings are in flight: one pings, both answer its result.
@@ -349,8 +426,8 @@ Deno.test("providers: results are shared through Upstash, and a check runs once 
     ]);
     assert.deepEqual([a.status, b.status, c.status], [200, 200, 200]);
     assert.equal(pings(), 4, "a forced check ran more than once");
-    assert.deepEqual(b.json, a.json);
-    assert.deepEqual(c.json, a.json);
+    assert.deepEqual(checksOf(b.json), checksOf(a.json));
+    assert.deepEqual(checksOf(c.json), checksOf(a.json));
     assert.notEqual(byName(a.json, "openai").lastCheck, byName(checked.json, "openai").lastCheck);
     assertNoSecrets(first, second);
   } finally {
@@ -382,8 +459,8 @@ Deno.test("providers: an open circuit reports the provider unhealthy without a p
     assert.equal(anthropic.healthy, false);
     assert.equal(anthropic.circuit, "OPEN");
     assert.equal(anthropic.model, "claude-sonnet-4-6");
-    assert.equal(anthropic.latencyMs, null);
-    assert.match(anthropic.lastError, /circuit open for claude-sonnet-4-6/);
+    assert.equal(anthropic.latency, null);
+    assert.match(anthropic.error, /circuit open for claude-sonnet-4-6/);
     assert.equal(mocks.anthropic.requests.length, 0);
     assert.equal(byName(json, "openai").healthy, true);
     assert.equal(byName(json, "openai").circuit, "CLOSED");
@@ -403,7 +480,7 @@ Deno.test("providers: with the store down, an isolate still checks, caches in me
     const first = await health.call("/providers");
     assert.equal(first.status, 200, JSON.stringify(first.json));
     const again = await health.call("/providers");
-    assert.deepEqual(again.json, first.json);
+    assert.deepEqual(checksOf(again.json), checksOf(first.json));
     assert.equal(mocks.openai.requests.length + mocks.anthropic.requests.length, 2);
     const warnings = health.logs.filter((line) => line.includes("health_store_unavailable"));
     assert.equal(warnings.length, 1, warnings.join("\n"));

@@ -13,9 +13,10 @@ import {
   UpstashStateStore,
 } from "../supabase/functions/_shared/store/upstash-store.ts";
 import type { AtomicOperation } from "../supabase/functions/_shared/store/atomic.ts";
-import { takeTokens } from "../supabase/functions/_shared/guards/token-bucket.ts";
+import { readTokens, takeTokens } from "../supabase/functions/_shared/guards/token-bucket.ts";
 import { addPerMinute } from "../supabase/functions/_shared/guards/window-counter.ts";
 import {
+  CIRCUIT_RESET,
   CIRCUIT_STEP,
   StoreCircuitBreakers,
 } from "../supabase/functions/_shared/guards/store-breakers.ts";
@@ -87,17 +88,73 @@ contract(
     for (let i = 0; i < 4; i++) verdicts.push(await takeTokens(store, "rl", bucket, t0));
     assert.deepEqual(verdicts.map((v) => v.allowed), [true, true, true, false]);
     assert.deepEqual(verdicts.map((v) => v.remaining), [2, 1, 0, 0]);
+    // Until full again: each missing token is 500 ms at 2/s.
+    assert.deepEqual(verdicts.map((v) => v.resetMs), [500, 1_000, 1_500, 1_500]);
     assert.equal(verdicts[3].retryAfterMs, 500, "one token at 2/s takes 500 ms");
     assert.equal((await takeTokens(store, "rl", bucket, t0 + 499)).allowed, false);
     assert.equal((await takeTokens(store, "rl", bucket, t0 + 1_000)).allowed, true);
     // Refill never exceeds the burst, however long the bucket was idle.
     const later = await takeTokens(store, "rl", bucket, t0 + 3_600_000);
-    assert.deepEqual(later, { allowed: true, retryAfterMs: 0, remaining: 2 });
+    assert.deepEqual(later, { allowed: true, retryAfterMs: 0, remaining: 2, resetMs: 500 });
     // A clock behind the last take (another isolate's) neither refills nor drains.
     const behind = await takeTokens(store, "rl", bucket, t0);
     assert.equal(behind.remaining, 1);
   },
 );
+
+contract(
+  "token bucket: a read sees what a take would find, takes nothing and writes nothing",
+  async (store) => {
+    const bucket = { capacity: 3, refillPerSecond: 2 };
+    const t0 = 2_000_000;
+    // A bucket nobody took from reads full, and the read leaves no key behind.
+    assert.deepEqual(await readTokens(store, "rd", bucket, t0), {
+      available: 3,
+      retryAfterMs: 0,
+      resetMs: 0,
+    });
+    await takeTokens(store, "rd", bucket, t0);
+    await takeTokens(store, "rd", bucket, t0);
+    await takeTokens(store, "rd", bucket, t0);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await readTokens(store, "rd", bucket, t0), {
+        available: 0,
+        retryAfterMs: 500,
+        resetMs: 1_500,
+      });
+    }
+    // The refill is computed from the time, as the take computes it.
+    assert.deepEqual(await readTokens(store, "rd", bucket, t0 + 250), {
+      available: 0,
+      retryAfterMs: 250,
+      resetMs: 1_250,
+    });
+    assert.deepEqual(await readTokens(store, "rd", bucket, t0 + 1_100), {
+      available: 2,
+      retryAfterMs: 0,
+      resetMs: 400,
+    });
+    // Reads took nothing: the take at +500 ms finds exactly the one token the time gave back.
+    assert.deepEqual(await takeTokens(store, "rd", bucket, t0 + 500), {
+      allowed: true,
+      retryAfterMs: 0,
+      remaining: 0,
+      resetMs: 1_500,
+    });
+    // A read with a clock behind the last take neither refills nor drains.
+    assert.equal((await readTokens(store, "rd", bucket, t0)).available, 0);
+    // Deleting the bucket refills it (the rate-limit reset).
+    await store.delete("rd");
+    assert.equal((await readTokens(store, "rd", bucket, t0 + 500)).available, 3);
+    assert.equal((await takeTokens(store, "rd", bucket, t0 + 500)).remaining, 2);
+  },
+);
+
+contract("token bucket: reading a bucket that does not exist creates none", async (store) => {
+  const bucket = { capacity: 1, refillPerSecond: 0.001 };
+  await readTokens(store, "ghost", bucket, 0);
+  assert.equal(await store.setIfAbsent("ghost", 1, 60_000), true, "the read left a key");
+});
 
 contract("token bucket: 200 concurrent takes admit exactly the burst", async (store) => {
   const bucket = { capacity: 50, refillPerSecond: 0.001 };
@@ -175,6 +232,46 @@ contract("circuit: reads never write (an idle circuit leaves nothing behind)", a
     failures: 0,
   });
 });
+
+contract(
+  "circuit: a reset closes the circuit whatever it was, and says how it was",
+  async (store) => {
+    const policy = { failureThreshold: 2, openMs: 1_000, halfOpenSuccesses: 2 };
+    const breakers = new StoreCircuitBreakers(store, policy);
+    const key = "platform:openai:gpt-4o-mini";
+    // Nothing to reset: closed, and nothing written.
+    assert.deepEqual(await breakers.reset(key, 0), { state: "CLOSED", failures: 0 });
+    assert.equal(await store.setIfAbsent(`circuit:${key}`, 1, 60_000), true);
+    await store.delete(`circuit:${key}`);
+
+    // Closed with failures counted: the count goes.
+    await breakers.recordFailure(key, 10);
+    assert.deepEqual(await breakers.reset(key, 20), { state: "CLOSED", failures: 1 });
+    assert.equal(await breakers.recordFailure(key, 30), "CLOSED", "the count started over");
+
+    // Open: closed at once, long before its open time runs out.
+    assert.equal(await breakers.recordFailure(key, 40), "OPEN");
+    assert.deepEqual(await breakers.reset(key, 50), { state: "OPEN", failures: 0 });
+    assert.equal(await breakers.state(key, 60), "CLOSED");
+    // Another breaker on the same store (another isolate) sees it closed too.
+    assert.equal(await new StoreCircuitBreakers(store, policy).state(key, 60), "CLOSED");
+
+    // An OPEN past its open time reads (and is reported) as HALF_OPEN, as the router sees it.
+    await breakers.recordFailure(key, 100);
+    await breakers.recordFailure(key, 110);
+    assert.deepEqual(await store.run(CIRCUIT_RESET, `circuit:${key}`, [1_200, 1_000]), {
+      state: "HALF_OPEN",
+      failures: 0,
+    });
+    assert.deepEqual(
+      await store.run(CIRCUIT_STEP, `circuit:${key}`, ["read", 1_300, 2, 1_000, 2, 60_000]),
+      {
+        state: "CLOSED",
+        failures: 0,
+      },
+    );
+  },
+);
 
 contract(
   "budget ledger: unseeded until seeded once, holds, refusals at the limit, settle",

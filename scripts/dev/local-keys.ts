@@ -48,7 +48,7 @@ export async function localKeys(
   return {
     anonKey: await jwt.sign({ ...base, role: "anon" }),
     serviceRoleKey: await jwt.sign({ ...base, role: "service_role" }),
-    userToken: await jwt.sign(user(LOCAL_USER_ID, "user@localhost", "member")),
-    adminToken: await jwt.sign(user(LOCAL_ADMIN_ID, "admin@localhost", "admin")),
+    userToken: await jwt.sign(user(LOCAL_USER_ID, "user@local.test", "member")),
+    adminToken: await jwt.sign(user(LOCAL_ADMIN_ID, "admin@local.test", "admin")),
   };
 }

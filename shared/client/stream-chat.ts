@@ -1,14 +1,17 @@
 /**
- * Browser/server client for the direct streaming functions: sends the
- * conversation with the user's access token and yields the reply text as it
- * arrives. Errors — a JSON 4xx/5xx before the stream, or an `event: error`
- * during it — are thrown as `GatewayError` with the gateway's code.
+ * Streaming from the direct functions (ai-chat-direct, ai-walkthrough-direct):
+ * sends the conversation with the user's access token and yields the reply
+ * text as it arrives. Errors — a JSON 4xx/5xx before the stream, or an
+ * `event: error` during it — are thrown as `LLMRouterError` with the
+ * gateway's code (`LLMRouterAuthError` for 401/403).
  *
  * ```ts
  * for await (const text of streamChat({ url, accessToken, messages })) output.append(text);
  * ```
  */
 import { SseDecoder } from "../../supabase/functions/_shared/http/sse.ts";
+import { LLMRouterError } from "./errors.ts";
+import { errorFromResponse } from "./error-from-response.ts";
 
 /** A conversation turn. */
 export interface ChatMessage {
@@ -37,26 +40,11 @@ export interface StreamChatOptions {
   fetch?: typeof fetch;
 }
 
-/** A failure reported by the gateway, with its stable code. */
-export class GatewayError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-    readonly retryable = false,
-    /** Milliseconds the gateway asked to wait before retrying, when it did. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = "GatewayError";
-  }
-}
-
 /** Streams the assistant's reply text, chunk by chunk. */
 export async function* streamChat(
   options: StreamChatOptions,
 ): AsyncGenerator<string, void, undefined> {
-  const { url, accessToken, signal, fetch: fetchImpl = fetch, ...body } = options;
+  const { url, accessToken, signal, fetch: fetchImpl = globalThis.fetch, ...body } = options;
   const response = await fetchImpl(url, {
     method: "POST",
     headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
@@ -64,6 +52,9 @@ export async function* streamChat(
     signal,
   });
   if (!response.ok || !response.body) throw await errorFromResponse(response);
+  const requestId = response.headers.get("x-request-id") ?? undefined;
+  const failure = (code: string, message: string, retryable: boolean) =>
+    new LLMRouterError({ code, message, status: response.status, retryable, requestId });
   const decoder = new SseDecoder();
   const reader = response.body.getReader();
   try {
@@ -73,10 +64,9 @@ export async function* streamChat(
       for (const event of events) {
         if (event.event === "error") {
           const error = JSON.parse(event.data).error ?? {};
-          throw new GatewayError(
+          throw failure(
             error.code ?? "STREAM_ERROR",
             error.message ?? "stream failed",
-            200,
             error.retryable === true,
           );
         }
@@ -85,41 +75,11 @@ export async function* streamChat(
         if (typeof text === "string" && text !== "") yield text;
       }
       if (done) {
-        throw new GatewayError(
-          "STREAM_TRUNCATED",
-          "The stream ended before the reply was complete",
-          200,
-          true,
-        );
+        throw failure("STREAM_TRUNCATED", "The stream ended before the reply was complete", true);
       }
     }
   } finally {
     reader.releaseLock();
     await response.body.cancel().catch(() => {});
-  }
-}
-
-async function errorFromResponse(response: Response): Promise<GatewayError> {
-  const retryAfter = Number(response.headers.get("retry-after"));
-  const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0
-    ? retryAfter * 1000
-    : undefined;
-  try {
-    const { error } = await response.json();
-    return new GatewayError(
-      error.code,
-      error.message,
-      response.status,
-      error.retryable === true,
-      retryAfterMs,
-    );
-  } catch {
-    return new GatewayError(
-      "HTTP_ERROR",
-      `HTTP ${response.status}`,
-      response.status,
-      response.status >= 500,
-      retryAfterMs,
-    );
   }
 }

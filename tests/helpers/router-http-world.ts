@@ -41,10 +41,10 @@ export function faultyModel(base: string, fault: string): CatalogModel {
   return { ...model, id: `${base}::${fault}` };
 }
 
-/** Starts the world; `env` is merged over keys and URLs that point at the mock; `db` is the database to use. */
+/** Starts the world; `env` is merged over keys and URLs that point at the mock; `db` is the database to use; `now` the world's clock. */
 export async function routerHttpWorld(
   env: Record<string, string | undefined> = {},
-  options: { db?: Db; store?: StateStore } = {},
+  options: { db?: Db; store?: StateStore; now?: () => number } = {},
 ): Promise<RouterHttpWorld> {
   const mock = await startMockProvider();
   const logs: string[] = [];
@@ -52,6 +52,7 @@ export async function routerHttpWorld(
   const handler = createRouterApp({
     db: options.db,
     store: options.store,
+    now: options.now,
     waitUntil: (work) => background.push(work.catch(() => {})),
     env: mapEnv({
       OPENAI_API_KEY: "sk-test-router-openai",

@@ -1,9 +1,11 @@
 /**
- * The llm-health handler. Liveness (`/`, `/health`, `/live`) touches nothing;
- * `/ready` checks the database and the store; `/providers` reports every
- * configured provider from the shared check results (checking when they are
- * stale); `POST /check` runs the checks now, for the scheduler. The world
- * behind the last three is built on the first request that needs it.
+ * The llm-health handler. Its root (`GET /`, also `/health` and `/providers`)
+ * is the providers report callers and uptime monitors expect: 200 when every
+ * configured provider is healthy, 503 otherwise, from the shared check
+ * results (checking when they are stale). Liveness (`/live`) touches nothing;
+ * `/ready` checks the database and the store; `POST /check` runs the checks
+ * now, for the scheduler. The world behind all but liveness is built on the
+ * first request that needs it.
  */
 import { createFunctionApp, methodNotAllowed, notFound } from "../_shared/http/app.ts";
 import { jsonResponse } from "../_shared/http/errors.ts";
@@ -13,7 +15,8 @@ import { buildHealthWorld, type HealthAppDeps, type HealthWorld } from "./world.
 
 export type { HealthAppDeps } from "./world.ts";
 
-const LIVENESS_PATHS = new Set(["/", "/health", "/live"]);
+/** Where the providers report is served: the root is the seed's contract; the others are aliases. */
+const REPORT_PATHS = new Set(["/", "/health", "/providers"]);
 
 /** Builds the llm-health request handler. Reads no env until the first request. */
 export function createHealthApp(deps: HealthAppDeps): (request: Request) => Promise<Response> {
@@ -32,13 +35,20 @@ export function createHealthApp(deps: HealthAppDeps): (request: Request) => Prom
     log: deps.log,
     route: async ({ request, path }) => {
       const method = request.method;
-      if (LIVENESS_PATHS.has(path)) {
+      if (path === "/live") {
         if (method !== "GET" && method !== "HEAD") throw methodNotAllowed("GET, HEAD, OPTIONS");
         return jsonResponse({
           status: "ok",
           function: "llm-health",
           timestamp: new Date(now()).toISOString(),
         });
+      }
+      if (REPORT_PATHS.has(path)) {
+        if (method !== "GET" && method !== "HEAD") throw methodNotAllowed("GET, HEAD, OPTIONS");
+        // Public: `?refresh=1` pings only past LLM_HEALTH_MIN_REFRESH_SECONDS, so callers cannot run up pings.
+        const refresh = /^(1|true)$/.test(new URL(request.url).searchParams.get("refresh") ?? "");
+        const report = await (await currentWorld()).checks.summary(refresh);
+        return jsonResponse(report, report.healthy ? 200 : 503);
       }
       if (path === "/ready") {
         if (method !== "GET") throw methodNotAllowed("GET, OPTIONS");
@@ -50,12 +60,6 @@ export function createHealthApp(deps: HealthAppDeps): (request: Request) => Prom
             : { status: "not_ready", failed: readiness.failed, checks: readiness.checks },
           readiness.ready ? 200 : 503,
         );
-      }
-      if (path === "/providers") {
-        if (method !== "GET") throw methodNotAllowed("GET, OPTIONS");
-        const refresh = /^(1|true)$/.test(new URL(request.url).searchParams.get("refresh") ?? "");
-        const summary = await (await currentWorld()).checks.summary(refresh);
-        return jsonResponse(summary, summary.status === "healthy" ? 200 : 503);
       }
       if (path === "/check") {
         if (method !== "POST") throw methodNotAllowed("POST, OPTIONS");

@@ -1,8 +1,9 @@
 /**
  * llm-health: is the gateway up, ready, and are its providers answering.
- * Liveness (`GET /`, `/health`, `/live`) touches nothing; `GET /ready` checks
- * the database and the store; `GET /providers` reports provider checks shared
- * by every isolate; `POST /check` runs them for the scheduler.
+ * `GET /` (and `/health`, `/providers`) reports provider checks shared by
+ * every isolate, 200 or 503; `GET /live` is liveness and touches nothing;
+ * `GET /ready` checks the database and the store; `POST /check` runs the
+ * provider checks for the scheduler.
  */
 import { processEnv } from "../_shared/http/env.ts";
 import { jsonLogger } from "../_shared/http/log.ts";

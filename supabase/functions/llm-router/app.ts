@@ -57,7 +57,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
 
       const run = async () => {
         const caller = await authenticateCaller(request, current.credentials, route.jobs === true);
-        const body = request.method === "POST" || request.method === "PUT"
+        const body = (request.method === "POST" || request.method === "PUT") && !route.noBody
           ? await readJsonObject(request, current.maxBodyBytes, current.bodyTimeoutMs)
           : {};
         const memberships = current.db ? membershipsIn(current.db) : undefined;

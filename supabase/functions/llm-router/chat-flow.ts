@@ -20,7 +20,7 @@ import {
   responseCacheKey,
   StreamedAnswer,
 } from "../_shared/guards/response-cache.ts";
-import type { GuardedCaller } from "../_shared/guards/gateway-guards.ts";
+import type { GuardedCaller, RateLimitStatus } from "../_shared/guards/gateway-guards.ts";
 import type { RouterRequestContext } from "./context.ts";
 
 /** What to run. */
@@ -35,10 +35,13 @@ export interface ChatFlowRequest {
   maxSteps?: number;
 }
 
-/** How it was answered. */
+/** How it was answered, with the caller's bucket after its token (for the `x-ratelimit-*` headers). */
 export type ChatFlowResult =
-  | { kind: "answer"; answer: RoutedChat & { steps?: number }; cache: CacheStatus }
-  | { kind: "stream"; routed: RoutedStream; cache: CacheStatus };
+  & (
+    | { kind: "answer"; answer: RoutedChat & { steps?: number }; cache: CacheStatus }
+    | { kind: "stream"; routed: RoutedStream; cache: CacheStatus }
+  )
+  & { rateLimit?: RateLimitStatus };
 
 /** Runs `flow` for the request in `context`. */
 export async function runChatFlow(
@@ -46,7 +49,7 @@ export async function runChatFlow(
   flow: ChatFlowRequest,
 ): Promise<ChatFlowResult> {
   const { world, signal } = context;
-  const gate = await world.guards.admit(flow.caller);
+  const { gate, rateLimit } = await world.guards.admit(flow.caller);
   const request: RouteRequest = gate ? { ...flow.request, gate } : flow.request;
   const toolLoop = flow.maxSteps !== undefined && flow.maxSteps > 1;
 
@@ -61,8 +64,8 @@ export async function runChatFlow(
     if (hit) {
       const route = cachedRoute(hit, useCase as UseCase);
       return flow.stream
-        ? { kind: "stream", routed: replayedStream(hit, route), cache: "HIT" }
-        : { kind: "answer", answer: { ...hit, costUsd: 0, route }, cache: "HIT" };
+        ? { kind: "stream", routed: replayedStream(hit, route), cache: "HIT", rateLimit }
+        : { kind: "answer", answer: { ...hit, costUsd: 0, route }, cache: "HIT", rateLimit };
     }
   }
   const status: CacheStatus = key ? "MISS" : "BYPASS";
@@ -80,7 +83,7 @@ export async function runChatFlow(
 
   if (flow.stream) {
     const routed = await streamDetached(context, flow.router, request, signal);
-    if (!key) return { kind: "stream", routed, cache: status };
+    if (!key) return { kind: "stream", routed, cache: status, rateLimit };
     const collected = new StreamedAnswer();
     // Kept once the last event went through (also when a departed client's stream is drained).
     const events = observed(
@@ -88,13 +91,13 @@ export async function runChatFlow(
       (e) => collected.observe(e),
       () => keep(collected.answer()),
     );
-    return { kind: "stream", routed: { ...routed, events }, cache: status };
+    return { kind: "stream", routed: { ...routed, events }, cache: status, rateLimit };
   }
   const answer = toolLoop
     ? await flow.router.chatWithTools(request, flow.maxSteps!, signal)
     : await flow.router.chat(request, signal);
   keep(answer);
-  return { kind: "answer", answer, cache: status };
+  return { kind: "answer", answer, cache: status, rateLimit };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * What both chat APIs (native and OpenAI-compatible) do around the chat
  * flow: run it, report the outcome (a failure included), and answer with
- * route and cache headers, as SSE or as JSON in the API's own format.
+ * route, cache and rate-limit headers, as SSE or as JSON in the API's own
+ * format.
  */
 import { jsonResponse } from "../_shared/http/errors.ts";
 import { SSE_HEADERS } from "../_shared/http/sse.ts";
@@ -11,6 +12,7 @@ import { type ChatFlowRequest, runChatFlow } from "./chat-flow.ts";
 import type { RouterRequestContext } from "./context.ts";
 import type { RequestReporter } from "./request-report.ts";
 import { routeHeadersSince } from "./route-headers.ts";
+import { rateLimitHeaders } from "./rate-limit-headers.ts";
 import { type EventEncoder, sseBody, streamOptions } from "./stream-writers.ts";
 
 /** How an API renders an answer; `cached` is true for a response-cache hit. */
@@ -29,13 +31,14 @@ export async function chatResponse(
   try {
     const result = await runChatFlow(context, flow);
     const cached = result.cache === "HIT";
+    const limits = rateLimitHeaders(result.rateLimit);
     if (result.kind === "stream") {
       const { routed } = result;
       const headers = routeHeadersSince(routed.route, context.started);
       reporter.streaming(routed, cached);
       return new Response(
         sseBody(routed, render.encoder(routed, cached), streamOptions(context)),
-        { headers: { ...SSE_HEADERS, ...headers, "x-llm-cache": result.cache } },
+        { headers: { ...SSE_HEADERS, ...headers, ...limits, "x-llm-cache": result.cache } },
       );
     }
     const { answer } = result;
@@ -43,6 +46,7 @@ export async function chatResponse(
     reporter.answered(answer.route, answer.usage, answer.costUsd, cached);
     return jsonResponse(render.body(answer, cached), 200, {
       ...headers,
+      ...limits,
       "x-llm-cache": result.cache,
     });
   } catch (error) {

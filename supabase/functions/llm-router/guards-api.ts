@@ -9,12 +9,13 @@ import { z } from "zod";
 import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { budgetRules } from "../_shared/data/guard-settings.ts";
 import { isTimeZone } from "../_shared/guards/budget-windows.ts";
-import { type AccountAccess, requireAdmin } from "../_shared/http/callers.ts";
+import { requireAdmin } from "../_shared/http/callers.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { accountOf } from "./account-of.ts";
 import { parseOrThrow } from "./validation.ts";
 import { requireDb } from "./world.ts";
 import { auditChange } from "./audit-change.ts";
+import { requireServerKey } from "./server-only.ts";
 
 const usd = z.number().min(0).max(1_000_000_000);
 const budgetBody = z.strictObject({
@@ -132,7 +133,7 @@ export async function getRateLimit(context: RouterRequestContext): Promise<Respo
 export async function putRateLimit(context: RouterRequestContext): Promise<Response> {
   const settings = requireDb(context.world.guardSettings);
   const access = await accountOf(context);
-  requireService(access);
+  requireServerKey(context.caller, "set rate limits");
   const body = parseOrThrow(rateLimitBody, context.body);
   const models = body.models ?? {};
   for (const model of Object.keys(models)) {
@@ -161,21 +162,12 @@ export async function putRateLimit(context: RouterRequestContext): Promise<Respo
 export async function deleteRateLimit(context: RouterRequestContext): Promise<Response> {
   const settings = requireDb(context.world.guardSettings);
   const access = await accountOf(context);
-  requireService(access);
+  requireServerKey(context.caller, "set rate limits");
   if (!await settings.deleteRateLimit(access.accountId)) {
     throw new HttpError(404, "NOT_FOUND", "The account has no rate limit of its own");
   }
   auditChange(context, access, { action: "rate_limit.delete", target: "account" });
   return jsonResponse({ accountId: access.accountId, deleted: true });
-}
-
-function requireService(access: AccountAccess): void {
-  if (access.role === "service") return;
-  throw new HttpError(
-    403,
-    "FORBIDDEN",
-    "Rate limits are set by the platform's server code (service role), not by the account",
-  );
 }
 
 function round(value: number): number {

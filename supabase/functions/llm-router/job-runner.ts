@@ -82,7 +82,7 @@ async function runJob(
     const router = await routerFor(job.accountId ?? undefined);
     const routed = fromNativeBody(body, job.accountId ?? undefined, router.catalog);
     // Jobs spend the account's budget like any request; the runner paces them instead of a rate limit.
-    const gate = await world.guards.admit(
+    const { gate } = await world.guards.admit(
       { accountId: job.accountId ?? undefined, agentId: body.agentId },
       { rateLimited: false },
     );

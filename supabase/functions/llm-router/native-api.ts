@@ -3,6 +3,7 @@
  * `{success, text, provider, model, toolCalls, finishReason, usage, costUsd}`
  * or, with `stream: true`, server-sent events of `{type: …}` objects.
  */
+import type { NativeAnswer } from "../_shared/dialects/native-schema.ts";
 import { validationError } from "../_shared/http/errors.ts";
 import { costOf } from "../_shared/llm/catalog.ts";
 import { answerBody } from "./answer-body.ts";
@@ -48,7 +49,7 @@ export async function nativeChat(context: RouterRequestContext): Promise<Respons
         const model = router.catalog.get(routed.route.model);
         return nativeEncoder((usage) => cached || !model ? 0 : costOf(model, usage));
       },
-      body: (answer, cached) => ({
+      body: (answer, cached): NativeAnswer => ({
         success: true,
         ...answerBody(answer),
         ...(cached ? { cached: true } : {}),

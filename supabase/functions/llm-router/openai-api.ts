@@ -9,6 +9,7 @@ import { chatCompletionToOpenAI } from "../_shared/llm/openai-wire.ts";
 import { checkEmbeddingInputs } from "./embedding-limits.ts";
 import { streamEmbeddings } from "./embedding-stream.ts";
 import { routeHeadersSince } from "./route-headers.ts";
+import { rateLimitHeaders } from "./rate-limit-headers.ts";
 import { fromOpenAIBody } from "./route-requests.ts";
 import { openAIChatBody, openAIEmbeddingsBody } from "./schemas.ts";
 import { openAIEncoder } from "./stream-writers.ts";
@@ -79,8 +80,10 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
     useCase: "embedding",
   });
   let answer;
+  let admitted;
   try {
-    const gate = await world.guards.admit({ accountId: access.accountId, userId: caller.userId });
+    admitted = await world.guards.admit({ accountId: access.accountId, userId: caller.userId });
+    const { gate } = admitted;
     answer = await streamEmbeddings({
       router,
       inputs,
@@ -111,6 +114,7 @@ export async function embeddings(context: RouterRequestContext): Promise<Respons
     headers: {
       "content-type": "application/json; charset=utf-8",
       ...routeHeadersSince(route, started),
+      ...rateLimitHeaders(admitted.rateLimit),
     },
   });
 }

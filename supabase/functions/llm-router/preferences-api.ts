@@ -1,6 +1,6 @@
 /**
- * `GET/PUT/DELETE /agents/:agentId/preferences`: what a per-agent model
- * picker calls. Writes are validated against the catalog and the account's
+ * `GET /agents` and `GET/PUT/DELETE /agents/:agentId/preferences`: what a
+ * per-agent model picker calls. Writes are validated against the catalog and the account's
  * keys, invalidate the cache (the next request routes by them) and are
  * audited. Members manage the agents they created; admins manage all,
  * including agents set up by server code (which have no owner).
@@ -27,22 +27,37 @@ const preferenceBody = z.strictObject({
   embeddingModel: z.string().min(1).max(200).nullable().optional(),
 });
 
+/** Most agents `GET /agents` lists. */
+const MAX_LISTED_AGENTS = 1_000;
+
 /**
  * Who may write an agent's preference: admins (owners, admins, the service
  * role) any of the account's agents; a member only a new agent or one they
  * own. An ownerless agent (set up by server code) is admin-only, never up
- * for grabs. Returns the member's user id, for the repository to enforce the
- * same rule in its statement (undefined for admins).
+ * for grabs.
+ */
+function writable(
+  context: RouterRequestContext,
+  access: AccountAccess,
+  existing: AgentPreferenceRecord | undefined,
+): boolean {
+  if (access.role !== "member") return true;
+  const userId = context.caller.userId;
+  return userId !== undefined && (!existing || existing.ownerUserId === userId);
+}
+
+/**
+ * Throws 403 unless the caller may write (`writable`). Returns the member's
+ * user id, for the repository to enforce the same rule in its statement
+ * (undefined for admins).
  */
 function mayWrite(
   context: RouterRequestContext,
   access: AccountAccess,
   existing: AgentPreferenceRecord | undefined,
 ): string | undefined {
-  if (access.role !== "member") return undefined;
-  const userId = context.caller.userId;
-  if (userId !== undefined && (!existing || existing.ownerUserId === userId)) return userId;
-  throw notYours(existing);
+  if (!writable(context, access, existing)) throw notYours(existing);
+  return access.role === "member" ? context.caller.userId : undefined;
 }
 
 function notYours(existing: AgentPreferenceRecord | undefined): HttpError {
@@ -53,6 +68,32 @@ function notYours(existing: AgentPreferenceRecord | undefined): HttpError {
       ? "Only the account's admins may change an agent set up by server code"
       : "Only the account's admins may change another user's agent",
   );
+}
+
+/**
+ * `GET /agents`: every agent of the account with stored preferences, each
+ * marked `writable` by the rule a write is held to, so a member sees the
+ * account's agents and may edit only their own.
+ */
+export async function listAgents(context: RouterRequestContext): Promise<Response> {
+  const preferences = requireDb(context.world.preferences);
+  const access = await accountOf(context);
+  const records = await preferences.listAgents(access.accountId, MAX_LISTED_AGENTS + 1);
+  return jsonResponse({
+    accountId: access.accountId,
+    agents: records.slice(0, MAX_LISTED_AGENTS).map((record) => ({
+      agentId: record.agentId,
+      model: record.model,
+      provider: record.provider,
+      params: record.params,
+      fallbacks: record.fallbacks,
+      embeddingModel: record.embeddingModel,
+      ownerUserId: record.ownerUserId,
+      updatedAt: record.updatedAt,
+      writable: writable(context, access, record),
+    })),
+    truncated: records.length > MAX_LISTED_AGENTS,
+  });
 }
 
 /** `GET /agents/:agentId/preferences`: the stored preference and the chain it routes to. */

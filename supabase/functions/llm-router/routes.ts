@@ -7,6 +7,7 @@ import { chatCompletions, embeddings, models } from "./openai-api.ts";
 import {
   deleteAgentPreferences,
   getAgentPreferences,
+  listAgents,
   putAgentPreferences,
 } from "./preferences-api.ts";
 import { deleteProviderKey, listProviders, putProviderKey } from "./providers-api.ts";
@@ -19,6 +20,8 @@ import {
   putBudget,
   putRateLimit,
 } from "./guards-api.ts";
+import { getRateLimitStatus, resetRateLimit } from "./rate-limit-status-api.ts";
+import { resetCircuit } from "./circuits-api.ts";
 
 /** Longest path parameter (agent ids and provider names are at most 200 characters everywhere). */
 const MAX_PARAM_CHARS = 200;
@@ -34,6 +37,8 @@ interface Route {
   openAI?: boolean;
   /** Accepts the job secret as well as user and server credentials. */
   jobs?: boolean;
+  /** A POST that takes no body (its input is the query): none is read, so `curl -X POST` works. */
+  noBody?: boolean;
 }
 
 const ROUTES: Route[] = [
@@ -41,6 +46,7 @@ const ROUTES: Route[] = [
   { method: "POST", pattern: "/v1/chat/completions", handler: chatCompletions, openAI: true },
   { method: "POST", pattern: "/v1/embeddings", handler: embeddings, openAI: true },
   { method: "GET", pattern: "/v1/models", handler: models, openAI: true },
+  { method: "GET", pattern: "/agents", handler: listAgents },
   { method: "GET", pattern: "/agents/:agentId/preferences", handler: getAgentPreferences },
   { method: "PUT", pattern: "/agents/:agentId/preferences", handler: putAgentPreferences },
   { method: "DELETE", pattern: "/agents/:agentId/preferences", handler: deleteAgentPreferences },
@@ -53,6 +59,9 @@ const ROUTES: Route[] = [
   { method: "GET", pattern: "/rate-limits", handler: getRateLimit },
   { method: "PUT", pattern: "/rate-limits", handler: putRateLimit },
   { method: "DELETE", pattern: "/rate-limits", handler: deleteRateLimit },
+  { method: "GET", pattern: "/rate-limits/status", handler: getRateLimitStatus },
+  { method: "POST", pattern: "/rate-limits/reset", handler: resetRateLimit, noBody: true },
+  { method: "POST", pattern: "/circuits/reset", handler: resetCircuit },
   { method: "POST", pattern: "/jobs/run", handler: runJobs, jobs: true },
   { method: "POST", pattern: "/jobs/sweep", handler: sweepJobs, jobs: true },
 ];

@@ -5,6 +5,7 @@
  * stream. When the caller goes away, the upstream call is either read to its
  * end in the background (so its usage is recorded) or aborted.
  */
+import type { NativeStreamError, NativeStreamEvent } from "../_shared/dialects/native-schema.ts";
 import { encodeSse } from "../_shared/http/sse.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import { usageToOpenAI } from "../_shared/llm/openai-wire.ts";
@@ -17,27 +18,26 @@ export type EventEncoder = (event: LLMStreamEvent) => string[];
 
 /** The `event: error` that ends a failed stream. */
 export function sseError(error: LLMError): string {
-  return encodeSse({
-    event: "error",
-    data: JSON.stringify({
-      error: { code: error.code, message: error.message, retryable: error.retryable },
-    }),
-  });
+  const data: NativeStreamError = {
+    error: { code: error.code, message: error.message, retryable: error.retryable },
+  };
+  return encodeSse({ event: "error", data: JSON.stringify(data) });
 }
 
-/** Native events: `{"type":"start"|"text"|"tool-call"|"finish", …}`, then `[DONE]`. */
+/** Native events (`NativeStreamEvent`: `{"type":"start"|"text"|"tool-call"|"finish", …}`), then `[DONE]`. */
 export function nativeEncoder(costOf: (usage: LLMUsage) => number): EventEncoder {
+  const data = (event: NativeStreamEvent) => JSON.stringify(event);
   return (event) => {
     switch (event.type) {
       case "start":
-        return [JSON.stringify({ type: "start", provider: event.provider, model: event.model })];
+        return [data({ type: "start", provider: event.provider, model: event.model })];
       case "text-delta":
-        return [JSON.stringify({ type: "text", text: event.text })];
+        return [data({ type: "text", text: event.text })];
       case "tool-call-delta":
-        return [JSON.stringify({ type: "tool-call", ...withoutType(event) })];
+        return [data({ type: "tool-call", ...withoutType(event) })];
       case "finish":
         return [
-          JSON.stringify({
+          data({
             type: "finish",
             finishReason: event.finishReason,
             usage: event.usage,

@@ -7,6 +7,7 @@ import { EnvReader, intSetting } from "../_shared/http/env.ts";
 import { type Logger, scrubbingLogger } from "../_shared/http/log.ts";
 import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { createRouterFromEnv, type RouterEnvDeps } from "../_shared/llm/from-env.ts";
+import { routerConfigFrom } from "../_shared/llm/config.ts";
 import type { LLMRouter } from "../_shared/llm/router.ts";
 import { AuditLog } from "../_shared/data/audit.ts";
 import { JobQueue } from "../_shared/data/jobs.ts";
@@ -69,6 +70,8 @@ export interface RouterWorld {
   now: () => number;
   /** Rate limits, model ceilings and budgets. */
   guards: GatewayGuards;
+  /** The circuits every router of this isolate uses (the platform's and each account's), in the store. */
+  circuits: StoreCircuitBreakers;
   guardSettings?: GuardSettingsRepository;
   guardEnv: GuardEnvSettings;
   /** Undefined when LLM_RESPONSE_CACHE_TTL_SECONDS is 0. */
@@ -114,16 +117,22 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     warnings,
   );
   const preferences = db ? new PreferenceRepository(db, store, cacheTtlMs) : undefined;
+  // One breaker store for all of the isolate's routers (an account's router too): the circuits API resets through it.
+  let circuits: StoreCircuitBreakers | undefined;
   const router = createRouterFromEnv(env, {
     ...(preferences ? { preferences } : {}),
     // Circuits live in the store: with Redis, every isolate sees one open together.
     breakers: (policy) =>
-      new StoreCircuitBreakers(store, policy, (error) =>
-        log.warn("guard_unavailable", {
-          guard: "circuit",
-          detail: errorMessage(error),
-          failOpen: true,
-        })),
+      circuits ??= new StoreCircuitBreakers(
+        store,
+        policy,
+        (error) =>
+          log.warn("guard_unavailable", {
+            guard: "circuit",
+            detail: errorMessage(error),
+            failOpen: true,
+          }),
+      ),
     ...deps.routerDeps,
   }, warnings);
   // The env's secrets, scrubbed in every encoding from each line this world logs.
@@ -244,6 +253,8 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     store,
     now,
     guards,
+    // Undefined only when routerDeps injected breakers of its own; resets then reach the store's.
+    circuits: circuits ?? new StoreCircuitBreakers(store, routerConfigFrom(env, []).breaker),
     guardSettings,
     guardEnv,
     responseCache: guardEnv.responseCacheTtlMs > 0

@@ -81,6 +81,19 @@ export class PreferenceRepository implements PreferenceSource {
   }
 
   /**
+   * The account's stored agent preferences, by agent id, at most `limit`
+   * (straight from the database: a list is for a console, not the hot path).
+   */
+  async listAgents(accountId: string, limit: number): Promise<AgentPreferenceRecord[]> {
+    const rows = await this.db.query<RowOf>(
+      `select agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, updated_at
+         from agent_llm_preferences where account_id = $1 order by agent_id limit $2`,
+      [accountId, limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  /**
    * Creates or replaces a preference. The owner is set by the write that
    * creates the row and never changed by a later one. With `writableBy` (a
    * member's user id) an existing row is replaced only when that user owns

@@ -10,7 +10,7 @@
  */
 import type { Logger } from "../http/log.ts";
 import { maxCostOf } from "../llm/catalog.ts";
-import { LLMError } from "../llm/errors.ts";
+import { LLMError, type LLMErrorOptions } from "../llm/errors.ts";
 import type { Admission, PlannedTarget, TargetGate } from "../llm/router.ts";
 import type { StateStore } from "../store/state-store.ts";
 import {
@@ -20,7 +20,7 @@ import {
   type ModelCeiling,
 } from "../data/guard-settings.ts";
 import { type BudgetAlert, BudgetGuard, type BudgetHold, type BudgetRule } from "./budgets.ts";
-import { takeTokens, type TokenBucket } from "./token-bucket.ts";
+import { type BucketReading, readTokens, takeTokens, type TokenBucket } from "./token-bucket.ts";
 import { addPerMinute } from "./window-counter.ts";
 
 /** Deployment-wide guard settings (from env). */
@@ -52,6 +52,50 @@ export interface GuardedCaller {
   agentId?: string;
 }
 
+/** The caller's bucket once its request took a token: what the `x-ratelimit-*` headers say. */
+export interface RateLimitStatus {
+  /** The burst: requests a full bucket admits at once. */
+  limit: number;
+  /** Requests the bucket admits now. */
+  remaining: number;
+  /** Ms until the bucket is full again. */
+  resetMs: number;
+}
+
+/**
+ * A 429 RATE_LIMIT_EXCEEDED from the caller's own bucket. It carries the
+ * bucket's status, so the refusal reports it in the same headers an answer does.
+ */
+export class RateLimitRefusal extends LLMError {
+  constructor(
+    message: string,
+    options: LLMErrorOptions,
+    readonly rateLimit: RateLimitStatus,
+  ) {
+    super("RATE_LIMIT_EXCEEDED", message, options);
+  }
+}
+
+/** What admitting a request gives its route. */
+export interface AdmittedRequest {
+  /** The gate for the router's targets; undefined when no budget or ceiling applies. */
+  gate?: TargetGate;
+  /** The caller's bucket after this request's token; undefined when no rate limit applies (or its store failed open). */
+  rateLimit?: RateLimitStatus;
+}
+
+/** A caller's bucket as `GET /rate-limits/status` shows it. */
+export interface BucketStatus {
+  /** The bucket's scope, `acct:<accountId>`: the key every request of the account takes from. */
+  scope: string;
+  /** Whose limit applies: the account's own, the deployment's default, or none. */
+  source: "account" | "default" | "none";
+  /** Undefined when no limit applies. */
+  bucket?: TokenBucket;
+  /** The bucket now; undefined when no limit applies. */
+  reading?: BucketReading;
+}
+
 /** Applies the guards. One per isolate. */
 export class GatewayGuards {
   readonly budgets?: BudgetGuard;
@@ -69,47 +113,80 @@ export class GatewayGuards {
   }
 
   /**
-   * Takes one token from the caller's bucket (throws 429 RATE_LIMIT_EXCEEDED
-   * when it is empty) and returns the gate for the router's targets
-   * (undefined when no budget or ceiling applies).
+   * Takes one token from the caller's bucket (throws a 429 `RateLimitRefusal`
+   * when it is empty) and returns the gate for the router's targets with the
+   * bucket's status after the take, which the take itself answered: no
+   * second store round trip.
    */
   async admit(
     caller: GuardedCaller,
     options: { rateLimited?: boolean } = {},
-  ): Promise<TargetGate | undefined> {
+  ): Promise<AdmittedRequest> {
     const settings = await this.#settings(caller.accountId);
-    const bucket = settings.rateLimit
-      ? {
-        capacity: settings.rateLimit.burst,
-        refillPerSecond: settings.rateLimit.requestsPerSecond,
-      }
-      : this.deps.policy.defaultRate;
-    const scope = caller.accountId
-      ? `acct:${caller.accountId}`
-      : caller.userId
-      ? `user:${caller.userId}`
-      : undefined;
+    const bucket = bucketOf(settings, this.deps.policy);
+    const scope = scopeOf(caller);
+    let rateLimit: RateLimitStatus | undefined;
     // Queued jobs are paced by their runner, not by the caller's bucket.
     if (bucket && scope && options.rateLimited !== false) {
       const verdict = await this.#guarded(
         "rate_limit",
-        () => takeTokens(this.deps.store, `rate:${scope}`, bucket, this.deps.now()),
+        () => takeTokens(this.deps.store, bucketKey(scope), bucket, this.deps.now()),
         undefined,
       );
-      if (verdict && !verdict.allowed) {
-        throw new LLMError(
-          "RATE_LIMIT_EXCEEDED",
-          `Rate limit exceeded: ${bucket.refillPerSecond} requests per second, bursts of ${bucket.capacity}; retry in ${verdict.retryAfterMs} ms`,
-          {
-            retryAfterMs: verdict.retryAfterMs,
-            details: {
-              limitPerSecond: bucket.refillPerSecond,
-              burst: bucket.capacity,
+      if (verdict) {
+        rateLimit = {
+          limit: bucket.capacity,
+          remaining: verdict.remaining,
+          resetMs: verdict.resetMs,
+        };
+        if (!verdict.allowed) {
+          throw new RateLimitRefusal(
+            `Rate limit exceeded: ${bucket.refillPerSecond} requests per second, bursts of ${bucket.capacity}; retry in ${verdict.retryAfterMs} ms`,
+            {
+              retryAfterMs: verdict.retryAfterMs,
+              details: {
+                limitPerSecond: bucket.refillPerSecond,
+                burst: bucket.capacity,
+              },
             },
-          },
-        );
+            rateLimit,
+          );
+        }
       }
     }
+    return { gate: this.#gate(caller, settings, scope), rateLimit };
+  }
+
+  /**
+   * The account's bucket as its next request would find it, read without
+   * taking a token. A store that fails is a 503 GUARD_UNAVAILABLE here: a
+   * status must not pass a guess off as the bucket.
+   */
+  async rateLimitStatus(accountId: string): Promise<BucketStatus> {
+    const scope = accountScope(accountId);
+    const settings = await this.#settings(accountId);
+    const bucket = bucketOf(settings, this.deps.policy);
+    const source = settings.rateLimit ? "account" : bucket ? "default" : "none";
+    if (!bucket) return { scope, source };
+    const reading = await this.#strict(
+      "rate_limit",
+      () => readTokens(this.deps.store, bucketKey(scope), bucket, this.deps.now()),
+    );
+    return { scope, source, bucket, reading };
+  }
+
+  /** Refills the account's bucket (a missing bucket is a full one); returns its scope. */
+  async resetRateLimit(accountId: string): Promise<string> {
+    const scope = accountScope(accountId);
+    await this.#strict("rate_limit", () => this.deps.store.delete(bucketKey(scope)));
+    return scope;
+  }
+
+  #gate(
+    caller: GuardedCaller,
+    settings: AccountGuardSettings,
+    scope: string | undefined,
+  ): TargetGate | undefined {
     const rules = caller.accountId && this.budgets
       ? budgetRules(caller.accountId, settings.budgets, caller.agentId)
       : [];
@@ -207,6 +284,18 @@ export class GatewayGuards {
     return await this.#guarded("settings", () => settings.forAccount(accountId), { budgets: [] });
   }
 
+  /** Runs a guard step whose store failure is a 503 whatever the policy (operator reads and resets). */
+  async #strict<T>(guard: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new LLMError("GUARD_UNAVAILABLE", `The ${guard} guard is unavailable: ${detail}`, {
+        retryable: true,
+      });
+    }
+  }
+
   /** Runs a guard step; a failure of the store (not a refusal) fails open or closed per policy. */
   async #guarded<T, F>(guard: string, step: () => Promise<T>, fallback: F): Promise<T | F> {
     try {
@@ -226,3 +315,27 @@ export class GatewayGuards {
 }
 
 const NO_HOLD: Admission = { settle: () => {}, release: () => {} };
+
+/** The account's own bucket, else the deployment's default, else none. */
+function bucketOf(settings: AccountGuardSettings, policy: GuardPolicy): TokenBucket | undefined {
+  return settings.rateLimit
+    ? { capacity: settings.rateLimit.burst, refillPerSecond: settings.rateLimit.requestsPerSecond }
+    : policy.defaultRate;
+}
+
+/** Whose bucket a request takes from: its account's, else its user's; none for server code without either. */
+function scopeOf(caller: GuardedCaller): string | undefined {
+  return caller.accountId
+    ? accountScope(caller.accountId)
+    : caller.userId
+    ? `user:${caller.userId}`
+    : undefined;
+}
+
+function accountScope(accountId: string): string {
+  return `acct:${accountId}`;
+}
+
+function bucketKey(scope: string): string {
+  return `rate:${scope}`;
+}

@@ -2,7 +2,8 @@
  * Circuit breakers kept in the StateStore, so every isolate sees a
  * provider's circuit open (and close) together. Each read or transition is
  * one atomic operation: the Lua below is `nextCircuit` (resilience.ts) for
- * Redis, and the memory form runs `nextCircuit` itself.
+ * Redis, and the memory form runs `nextCircuit` itself. An operator's reset
+ * is one more: it closes the circuit whatever it was.
  */
 import {
   type BreakerPolicy,
@@ -123,6 +124,57 @@ export const CIRCUIT_STEP: AtomicOperation<CircuitReading> = {
   }),
 };
 
+// The read's derivation (an expired OPEN is HALF_OPEN), then the key goes: CLOSED, no failures.
+const RESET_LUA = `
+local now = tonumber(ARGV[1])
+local openMs = tonumber(ARGV[2])
+local s = redis.call('HMGET', KEYS[1], 'state', 'failures', 'openedAt')
+local state = s[1] or 'CLOSED'
+local failures = tonumber(s[2]) or 0
+local openedAt = tonumber(s[3]) or 0
+if state == 'OPEN' and now - openedAt >= openMs then
+  state = 'HALF_OPEN'
+  failures = 0
+end
+redis.call('DEL', KEYS[1])
+local code = 0
+if state == 'OPEN' then code = 1 elseif state == 'HALF_OPEN' then code = 2 end
+return {code, failures}
+`;
+
+/** Closes a circuit; ARGV = now, open ms. Replies the circuit as it was (read as `circuit_step` reads it). */
+export const CIRCUIT_RESET: AtomicOperation<CircuitReading> = {
+  name: "circuit_reset",
+  lua: RESET_LUA,
+  apply(fields, args) {
+    const [now, openMs] = args.map(Number);
+    const before = fields
+      ? nextCircuit(
+        {
+          state: (fields.state as CircuitState | undefined) ?? "CLOSED",
+          failures: fieldNumber(fields, "failures", 0),
+          successes: fieldNumber(fields, "successes", 0),
+          openedAt: fieldNumber(fields, "openedAt", 0),
+        },
+        "read",
+        now,
+        { failureThreshold: 1, openMs, halfOpenSuccesses: 1 },
+      )
+      : { state: "CLOSED" as const, failures: 0 };
+    return { fields: null, reply: [STATES.indexOf(before.state), before.failures] };
+  },
+  decode: CIRCUIT_STEP.decode,
+};
+
+/**
+ * The circuit key the router uses for a platform target (`#attemptTargets`
+ * in router.ts): health reads it, operators reset it. A tenant's own keys
+ * have circuits of their own (`account:<id>:…`).
+ */
+export function platformCircuitKey(provider: string, model: string): string {
+  return `platform:${provider}:${model}`;
+}
+
 /** CircuitBreakerStore over a StateStore. */
 export class StoreCircuitBreakers implements CircuitBreakerStore {
   /** Keys whose last reading here was closed with no failures: a success there changes nothing. */
@@ -164,6 +216,20 @@ export class StoreCircuitBreakers implements CircuitBreakerStore {
   async recordFailure(key: string, now: number): Promise<CircuitState> {
     this.#quiet.delete(key);
     return (await this.#step(key, "failure", now)).state;
+  }
+
+  /**
+   * Closes the circuit at `key` (an operator's lever) and returns how it was.
+   * Unlike the router's steps this throws when the store fails: a reset that
+   * did not happen must not be reported as done.
+   */
+  async reset(key: string, now: number): Promise<CircuitReading> {
+    const before = await this.store.run(CIRCUIT_RESET, `circuit:${key}`, [
+      now,
+      this.policy.openMs,
+    ]);
+    this.#quiet.add(key);
+    return before;
   }
 
   async #step(

@@ -9,6 +9,8 @@ import type { LLMRouter } from "../llm/router.ts";
 import { healthErrorText } from "./error-text.ts";
 import type { ProviderHealthRecord } from "./provider-health.ts";
 import { withTimeout } from "./with-timeout.ts";
+// Health looks at the platform's circuits, not a tenant's.
+import { platformCircuitKey } from "../guards/store-breakers.ts";
 
 /** What checking a provider needs. */
 export interface ProviderCheckDeps {
@@ -18,14 +20,6 @@ export interface ProviderCheckDeps {
   now: () => number;
   /** The longest the ping may take. */
   timeoutMs: number;
-}
-
-/**
- * The circuit key the router uses for a platform target (`#attemptTargets`
- * in router.ts); health looks at the platform's circuits, not a tenant's.
- */
-export function platformCircuitKey(provider: string, model: string): string {
-  return `platform:${provider}:${model}`;
 }
 
 /**

@@ -40,12 +40,20 @@ export interface ProviderChecksOptions {
   onStoreError: (error: unknown) => void;
 }
 
-/** Every configured provider's health. */
+/**
+ * Every configured provider's health, as llm-health answers it at its root:
+ * the seed's contract (`healthy`, `providers`, `stats`, `timestamp`) plus
+ * `status`, which tells degraded from down.
+ */
 export interface ProviderHealthSummary {
-  /** `healthy` when every configured provider is (and there is one), `degraded` when some are. */
+  /** True when every configured provider is healthy (and there is one). */
+  healthy: boolean;
+  /** `healthy` as above, `degraded` when some are, `unhealthy` when none are. */
   status: "healthy" | "degraded" | "unhealthy";
   providers: ProviderHealthReport[];
   stats: HealthStats;
+  /** ISO time of this answer (each provider's `lastCheck` says how old its result is). */
+  timestamp: string;
 }
 
 type Records = Map<string, ProviderHealthRecord>;
@@ -90,7 +98,13 @@ export class ProviderHealthChecks {
       : stats.healthy > 0
       ? "degraded"
       : "unhealthy";
-    return { status, providers, stats };
+    return {
+      healthy: status === "healthy",
+      status,
+      providers,
+      stats,
+      timestamp: new Date(this.#options.now()).toISOString(),
+    };
   }
 
   #olderThan(record: ProviderHealthRecord | undefined, ms: number): boolean {

@@ -20,15 +20,21 @@ export interface ProviderHealthRecord {
   circuit: CircuitState;
 }
 
-/** One provider as `GET /providers` shows it. */
+/**
+ * One provider as llm-health reports it: the seed's contract (`provider`,
+ * `healthy`, `latency`, `lastCheck`, `error`), plus the model checked and its
+ * circuit, which say why a provider is down.
+ */
 export interface ProviderHealthReport {
-  name: string;
+  provider: string;
   healthy: boolean;
-  latencyMs: number | null;
-  model: string | null;
+  /** Ms the ping took; null when no ping ran (an open circuit, or none finished yet). */
+  latency: number | null;
   /** ISO time of the check this comes from; null when none finished yet. */
   lastCheck: string | null;
-  lastError: string | null;
+  /** Sanitized; null when healthy. */
+  error: string | null;
+  model: string | null;
   circuit: CircuitState;
 }
 
@@ -53,22 +59,22 @@ export function reportOf(
 ): ProviderHealthReport {
   if (!record) {
     return {
-      name,
+      provider: name,
       healthy: false,
-      latencyMs: null,
-      model: null,
+      latency: null,
       lastCheck: null,
-      lastError: "not checked yet",
+      error: "not checked yet",
+      model: null,
       circuit: "CLOSED",
     };
   }
   return {
-    name,
+    provider: name,
     healthy: record.healthy,
-    latencyMs: record.latencyMs,
-    model: record.model,
+    latency: record.latencyMs,
     lastCheck: record.checkedAt,
-    lastError: record.error,
+    error: record.error,
+    model: record.model,
     circuit: record.circuit,
   };
 }

@@ -11,8 +11,25 @@ export interface CorsPolicy {
 /** Headers supabase-js sends, plus ours. */
 const ALLOWED_HEADERS = "authorization, x-client-info, apikey, content-type, x-request-id";
 const ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
-/** Headers a browser script may read from our responses. */
-const EXPOSED_HEADERS = "x-request-id, x-llm-path, x-llm-model, retry-after";
+/**
+ * Headers a browser script may read from our responses: the client SDK reads
+ * how a request was served and the caller's rate-limit bucket from them.
+ */
+const EXPOSED_HEADERS = [
+  "x-request-id",
+  "x-llm-path",
+  "x-llm-provider",
+  "x-llm-model",
+  "x-llm-attempts",
+  "x-llm-fallback-index",
+  "x-llm-route",
+  "x-llm-cache",
+  "x-llm-overhead-ms",
+  "retry-after",
+  "x-ratelimit-limit-requests",
+  "x-ratelimit-remaining-requests",
+  "x-ratelimit-reset-requests",
+].join(", ");
 
 /** Parses `CORS_ALLOWED_ORIGINS` (comma-separated; empty or `*` means any origin). */
 export function corsPolicyFrom(value: string | undefined): CorsPolicy {
