@@ -32,7 +32,7 @@ import {
   KeyVaultConfigError,
   KeyVaultError,
 } from "../supabase/functions/_shared/security/key-vault.ts";
-import { redactSecrets } from "../supabase/functions/_shared/security/redact.ts";
+import { redactSecrets } from "../supabase/functions/_shared/runtime/redact.ts";
 
 /** How a rotation runs. */
 export interface RotateKeysOptions {

@@ -10,7 +10,7 @@ import { callJson, routerHttpWorld, SERVICE_KEY } from "./helpers/router-http-wo
 import { freshDb } from "./helpers/test-db.ts";
 import { DEV_JWT_SECRET, signToken } from "./helpers/tokens.ts";
 import { testLogger } from "./helpers/logs.ts";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
 import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
 

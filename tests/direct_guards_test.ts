@@ -18,7 +18,7 @@ import { walkthroughDirectSpec } from "../supabase/functions/ai-walkthrough-dire
 import type { DirectFunctionSpec } from "../supabase/functions/_shared/direct/handler.ts";
 import { readDirectConfig } from "../supabase/functions/_shared/direct/config.ts";
 import { inputTokenBound, streamCost } from "../supabase/functions/_shared/direct/cost.ts";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { costOf, ModelCatalog } from "../supabase/functions/_shared/llm/catalog.ts";
 import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
 import type { Db } from "../supabase/functions/_shared/store/db.ts";

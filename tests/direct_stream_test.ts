@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type OpenAI from "openai";
 import { Stream } from "openai/streaming";
-import { SseDecoder } from "../supabase/functions/_shared/http/sse.ts";
+import { SseDecoder } from "../supabase/functions/_shared/runtime/sse.ts";
 import { walkthroughDirectSpec } from "../supabase/functions/ai-walkthrough-direct/index.ts";
 import { DirectFunctionSpec } from "../supabase/functions/_shared/direct/handler.ts";
 import { directWorld } from "./helpers/direct-world.ts";

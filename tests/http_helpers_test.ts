@@ -1,16 +1,16 @@
 /** Unit tests of the small HTTP and security helpers every function uses. */
 import assert from "node:assert/strict";
-import { encodeSse, SseDecoder } from "../supabase/functions/_shared/http/sse.ts";
+import { encodeSse, SseDecoder } from "../supabase/functions/_shared/runtime/sse.ts";
 import { functionSubPath, requestIdOf } from "../supabase/functions/_shared/http/route.ts";
-import { maskKey, redactSecrets } from "../supabase/functions/_shared/security/redact.ts";
+import { maskKey, redactSecrets } from "../supabase/functions/_shared/runtime/redact.ts";
 import { Hs256Jwt, JwtError } from "../supabase/functions/_shared/security/jwt-hs256.ts";
 import {
   base64UrlDecode,
   base64UrlEncode,
 } from "../supabase/functions/_shared/security/base64url.ts";
 import { upstreamErrorFromResponse } from "../supabase/functions/_shared/direct/upstream-error.ts";
-import { retryAfterMs } from "../supabase/functions/_shared/http/retry-after.ts";
-import { jsonLogger } from "../supabase/functions/_shared/http/log.ts";
+import { retryAfterMs } from "../supabase/functions/_shared/runtime/retry-after.ts";
+import { jsonLogger } from "../supabase/functions/_shared/runtime/log.ts";
 import {
   clipInput,
   HttpError,

@@ -13,7 +13,7 @@ import {
   supabaseJwtVerifierOptions,
 } from "../supabase/functions/_shared/security/jwt-verifier.ts";
 import { base64UrlEncode } from "../supabase/functions/_shared/security/base64url.ts";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import {
   createSigningKey,
   type JwksServer,

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { type MockProvider, startMockProvider } from "../scripts/mock-provider.ts";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { testLogger } from "./helpers/logs.ts";
 import { LLMError } from "../supabase/functions/_shared/llm/errors.ts";
 import { createRouterFromEnv } from "../supabase/functions/_shared/llm/from-env.ts";

@@ -6,7 +6,7 @@
  * own series, the queues' set-aside counter, reset, and who may read what.
  */
 import assert from "node:assert/strict";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { testLogger } from "./helpers/logs.ts";
 import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
 import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";

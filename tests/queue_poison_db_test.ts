@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
 import { readMetrics } from "../supabase/functions/_shared/metrics/snapshot.ts";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { buildWorld, type RouterWorld } from "../supabase/functions/llm-router/world.ts";
 import type { UsageRecord } from "../supabase/functions/_shared/data/usage.ts";
 import type { AuditEvent } from "../supabase/functions/_shared/data/audit.ts";

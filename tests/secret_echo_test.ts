@@ -10,9 +10,9 @@ import { directWorld } from "./helpers/direct-world.ts";
 import { ECHO_FORMS, type EchoForm, startEchoUpstream } from "./helpers/echo-upstream.ts";
 import { freshDb } from "./helpers/test-db.ts";
 import { signToken } from "./helpers/tokens.ts";
-import { encodedForms } from "../supabase/functions/_shared/security/secret-scrubber.ts";
+import { encodedForms } from "../supabase/functions/_shared/runtime/secret-scrubber.ts";
 import { createRouterApp } from "../supabase/functions/llm-router/app.ts";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { testLogger } from "./helpers/logs.ts";
 import { DEV_JWT_SECRET } from "./helpers/tokens.ts";
 

@@ -5,17 +5,14 @@
  * the logger that scrubs a world's secrets.
  */
 import assert from "node:assert/strict";
-import {
-  SCRUBBED,
-  SecretScrubber,
-} from "../supabase/functions/_shared/security/secret-scrubber.ts";
+import { SCRUBBED, SecretScrubber } from "../supabase/functions/_shared/runtime/secret-scrubber.ts";
 import {
   environmentSecrets,
   secretScrubberFromEnv,
 } from "../supabase/functions/_shared/security/known-secrets.ts";
-import { redactSecrets } from "../supabase/functions/_shared/security/redact.ts";
-import { jsonLogger, scrubbingLogger } from "../supabase/functions/_shared/http/log.ts";
-import { mapEnv } from "../supabase/functions/_shared/http/env.ts";
+import { redactSecrets } from "../supabase/functions/_shared/runtime/redact.ts";
+import { jsonLogger, scrubbingLogger } from "../supabase/functions/_shared/runtime/log.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 
 const KEY = "tnt+live/Key0123456789=abcdefXYZ";
 

@@ -6,8 +6,8 @@
  * llm_usage row, as in production.
  */
 import { createDirectHandler } from "../../supabase/functions/_shared/direct/handler.ts";
-import { processEnv } from "../../supabase/functions/_shared/http/env.ts";
-import { jsonLogger } from "../../supabase/functions/_shared/http/log.ts";
+import { processEnv } from "../../supabase/functions/_shared/runtime/env.ts";
+import { jsonLogger } from "../../supabase/functions/_shared/runtime/log.ts";
 import { chatDirectSpec } from "../../supabase/functions/ai-chat-direct/index.ts";
 import { embeddedDb } from "../db/embedded-db.ts";
 import { LOCAL_ACCOUNT_ID } from "../dev/local-keys.ts";

@@ -7,6 +7,7 @@
  *
  * Run alone: `deno run -A scripts/dev/console-assets.ts [--out DIR] [--url URL --anon-key KEY]`.
  */
+import { errorMessage } from "../../supabase/functions/_shared/runtime/error-message.ts";
 import type { ServedConfig } from "../../shared/console/project.ts";
 import { LOCAL_PASSWORD, LOCAL_USERS } from "./local-auth.ts";
 
@@ -152,7 +153,7 @@ export function consoleSite(options: {
       (error) =>
         new Response(
           `<!doctype html><title>Console unavailable</title><h1>The console could not be built</h1><pre>${
-            escapeHtml(String(error instanceof Error ? error.message : error))
+            escapeHtml(errorMessage(error))
           }</pre>`,
           { status: 503, headers: { ...headers, "content-type": CONTENT_TYPES["index.html"] } },
         ),
@@ -172,7 +173,7 @@ export function devConsole(options: {
   onBuildError(message: string): void;
 }): (request: Request) => Promise<Response> | undefined {
   const build = cachedConsoleBuild();
-  build.catch((error) => options.onBuildError(error instanceof Error ? error.message : `${error}`));
+  build.catch((error) => options.onBuildError(errorMessage(error)));
   const localUsers = options.localDev
     ? LOCAL_USERS.map((user) => ({
       label: `local ${user.role === "admin" ? "admin" : "user"}`,

@@ -3,8 +3,8 @@
  * its decision to start the mock provider. The env names come from the
  * router's provider registry (`<PROVIDER>_API_KEY`, `<PROVIDER>_BASE_URL`).
  */
-import type { EnvReader } from "../../supabase/functions/_shared/http/env.ts";
-import { maskKey } from "../../supabase/functions/_shared/security/redact.ts";
+import type { EnvReader } from "../../supabase/functions/_shared/runtime/env.ts";
+import { maskKey } from "../../supabase/functions/_shared/runtime/redact.ts";
 import { BUILT_IN_PROVIDERS } from "../../supabase/functions/_shared/llm/providers/registry.ts";
 
 /** One configured provider, key masked. */

@@ -4,7 +4,7 @@
  * `input_json_delta`, `ping`, `message_delta` with usage, `message_stop`,
  * `error`), tool use, and prompt-cache token accounting.
  */
-import { SseEvent } from "../../supabase/functions/_shared/http/sse.ts";
+import { SseEvent } from "../../supabase/functions/_shared/runtime/sse.ts";
 import {
   chooseTools,
   estimateTokens,

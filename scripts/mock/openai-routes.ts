@@ -3,7 +3,7 @@
  * chunk, tool calls incl. parallel), `POST /v1/embeddings` (float and base64),
  * `GET /v1/models`.
  */
-import { SseEvent } from "../../supabase/functions/_shared/http/sse.ts";
+import { SseEvent } from "../../supabase/functions/_shared/runtime/sse.ts";
 import {
   chooseTools,
   embedText,

@@ -2,7 +2,7 @@
  * Plays a list of SSE events as a response body, pacing them and applying the
  * stream faults (cut, reset-after, malformed, error-event, chunk-delay).
  */
-import { encodeSse, SseEvent } from "../../supabase/functions/_shared/http/sse.ts";
+import { encodeSse, SseEvent } from "../../supabase/functions/_shared/runtime/sse.ts";
 import { FaultPlan } from "./fault-spec.ts";
 import { ConnectionReset } from "./node-host.ts";
 

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { type RespArg, RespConnection, RespError, type RespReply } from "./resp.ts";
+import { errorMessage } from "../../supabase/functions/_shared/runtime/error-message.ts";
 
 /** Where to listen and which Redis to forward to. */
 export interface UpstashBridgeOptions {
@@ -126,7 +127,7 @@ async function handle(request: Request, token: string, pool: RespPool): Promise<
     return await multiExec(pool, commands, base64);
   } catch (error) {
     if (error instanceof BadRequest) return reply(400, { error: error.message });
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     if (error instanceof Timeout) return reply(504, { error: `ERR ${message}` });
     return reply(503, { error: `ERR redis unavailable: ${message}` });
   }

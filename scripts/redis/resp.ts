@@ -4,6 +4,7 @@
  * exceptions, so one failed command cannot fail the rest of its pipeline; bulk
  * strings stay raw bytes, so the bridge can pass binary values on untouched.
  */
+import { errorMessage } from "../../supabase/functions/_shared/runtime/error-message.ts";
 
 /** A Redis error reply (`-ERR …`), carried as a value inside a batch of replies. */
 export class RespError {
@@ -286,6 +287,6 @@ export class RespConnection {
 }
 
 function asError(error: unknown, during: string): Error {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return new Error(`Redis connection failed during ${during}: ${message}`, { cause: error });
 }

@@ -6,11 +6,11 @@
  * form the functions' own scrubber knows (raw, URL-encoded, JSON-escaped,
  * base64, masked).
  */
-import { redactSecrets } from "../../supabase/functions/_shared/security/redact.ts";
+import { redactSecrets } from "../../supabase/functions/_shared/runtime/redact.ts";
 import {
   SCRUBBED,
   SecretScrubber,
-} from "../../supabase/functions/_shared/security/secret-scrubber.ts";
+} from "../../supabase/functions/_shared/runtime/secret-scrubber.ts";
 
 /** A line that holds a secret. */
 export interface SecretFinding {

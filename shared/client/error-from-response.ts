@@ -1,7 +1,8 @@
 /** Turning an error answer (or a failed fetch) into the client's error classes. */
 import type { NativeErrorBody } from "../../supabase/functions/_shared/dialects/native-schema.ts";
-import { retryAfterMs } from "../../supabase/functions/_shared/http/retry-after.ts";
+import { retryAfterMs } from "../../supabase/functions/_shared/runtime/retry-after.ts";
 import { LLMRouterAuthError, LLMRouterError, type LLMRouterErrorInit } from "./errors.ts";
+import { errorMessage } from "../../supabase/functions/_shared/runtime/error-message.ts";
 
 /** Statuses a proxy in front of the gateway answers while it is down: worth another try. */
 const GATEWAY_DOWN = new Set([502, 503, 504]);
@@ -55,7 +56,7 @@ function errorOf(init: LLMRouterErrorInit): LLMRouterError {
 
 /** A fetch that threw (no connection, DNS, CORS refusal): `NETWORK`, status 0, retryable. */
 export function networkError(cause: unknown): LLMRouterError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = errorMessage(cause);
   return new LLMRouterError({
     code: "NETWORK",
     message: `The gateway could not be reached: ${reason}`,

@@ -8,7 +8,7 @@ import type {
   NativeStreamError,
   NativeStreamEvent,
 } from "../../supabase/functions/_shared/dialects/native-schema.ts";
-import { SseDecoder } from "../../supabase/functions/_shared/http/sse.ts";
+import { SseDecoder } from "../../supabase/functions/_shared/runtime/sse.ts";
 import { LLMRouterError } from "./errors.ts";
 import { routeFromHeaders } from "./route-info.ts";
 import type {
@@ -18,6 +18,7 @@ import type {
   StreamResult,
   ToolCall,
 } from "./types.ts";
+import { errorMessage } from "../../supabase/functions/_shared/runtime/error-message.ts";
 
 /** Opens the stream (with retries and the first-byte deadline); resolves with the 200 response. */
 export type StreamOpener = (signal: AbortSignal) => Promise<Response>;
@@ -137,7 +138,7 @@ export class NativeRouterStream implements RouterStream {
           if (signal.aborted) return;
         } catch (error) {
           if (signal.aborted) return;
-          const reason = error instanceof Error ? error.message : String(error);
+          const reason = errorMessage(error);
           yield {
             type: "error",
             error: failure("STREAM_INTERRUPTED", `The stream broke off: ${reason}`, true),
@@ -210,7 +211,7 @@ function streamError(
 function asRouterError(error: unknown): LLMRouterError {
   return error instanceof LLMRouterError ? error : new LLMRouterError({
     code: "CLIENT_ERROR",
-    message: error instanceof Error ? error.message : String(error),
+    message: errorMessage(error),
     status: 0,
     cause: error,
   });

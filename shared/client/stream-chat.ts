@@ -9,7 +9,7 @@
  * for await (const text of streamChat({ url, accessToken, messages })) output.append(text);
  * ```
  */
-import { SseDecoder } from "../../supabase/functions/_shared/http/sse.ts";
+import { SseDecoder } from "../../supabase/functions/_shared/runtime/sse.ts";
 import { LLMRouterError } from "./errors.ts";
 import { errorFromResponse } from "./error-from-response.ts";
 

@@ -7,6 +7,7 @@ import type { TokenSource } from "./auth.ts";
 import { LLMRouterError, LLMRouterTimeoutError } from "./errors.ts";
 import { abortedError, errorFromResponse, networkError } from "./error-from-response.ts";
 import { retryDelayMs } from "./retry-policy.ts";
+import { errorMessage } from "../../supabase/functions/_shared/runtime/error-message.ts";
 
 /** What to send. */
 export interface SendInit {
@@ -105,9 +106,7 @@ export class Transport {
     } catch (error) {
       throw new LLMRouterError({
         code: "AUTH_UNAVAILABLE",
-        message: `The access token could not be read: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        message: `The access token could not be read: ${errorMessage(error)}`,
         status: 0,
         cause: error,
       });

@@ -1,5 +1,6 @@
 /** How the console shows a failed call: the gateway's message and code, never a stack. */
 import { LLMRouterError } from "../client/mod.ts";
+import { errorMessage } from "../../supabase/functions/_shared/runtime/error-message.ts";
 
 /** A one-line description of `error` for a reader. */
 export function describeError(error: unknown): string {
@@ -8,7 +9,7 @@ export function describeError(error: unknown): string {
     return `${error.message} (${error.code}${error.status ? ` ${error.status}` : ""}${id})`;
   }
   if (error instanceof DOMException && error.name === "AbortError") return "Stopped.";
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 /** True for a 403: the caller is signed in but not allowed (a member on an admin panel). */

@@ -10,7 +10,7 @@ import {
 } from "../../supabase/functions/_shared/direct/handler.ts";
 import type { Db } from "../../supabase/functions/_shared/store/db.ts";
 import type { StateStore } from "../../supabase/functions/_shared/store/state-store.ts";
-import { mapEnv } from "../../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../../supabase/functions/_shared/runtime/env.ts";
 import { testLogger } from "./logs.ts";
 import { chatDirectSpec } from "../../supabase/functions/ai-chat-direct/index.ts";
 import { MockProvider, startMockProvider } from "../../scripts/mock-provider.ts";

@@ -3,7 +3,7 @@
  * them to the suite's log file (TEST_LOG_FILE, set by `deno task test`),
  * which is scanned for secrets once every test has run.
  */
-import { jsonLogger, type Logger } from "../../supabase/functions/_shared/http/log.ts";
+import { jsonLogger, type Logger } from "../../supabase/functions/_shared/runtime/log.ts";
 
 /** Appends `text` (log lines) to the suite's log file, when there is one. */
 export function keepSuiteLogs(text: string): void {

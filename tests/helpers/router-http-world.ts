@@ -7,7 +7,7 @@ import {
   BUILT_IN_MODELS,
   type CatalogModel,
 } from "../../supabase/functions/_shared/llm/catalog.ts";
-import { mapEnv } from "../../supabase/functions/_shared/http/env.ts";
+import { mapEnv } from "../../supabase/functions/_shared/runtime/env.ts";
 import { testLogger } from "./logs.ts";
 import { createRouterApp, type RouterApp } from "../../supabase/functions/llm-router/app.ts";
 import { type MockProvider, startMockProvider } from "../../scripts/mock-provider.ts";

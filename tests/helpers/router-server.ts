@@ -6,7 +6,7 @@
  * Run: `deno run --allow-all tests/helpers/router-server.ts`
  */
 import { createRouterApp } from "../../supabase/functions/llm-router/app.ts";
-import { processEnv } from "../../supabase/functions/_shared/http/env.ts";
+import { processEnv } from "../../supabase/functions/_shared/runtime/env.ts";
 import { MemoryStateStore } from "../../supabase/functions/_shared/store/state-store.ts";
 import { testLogger } from "./logs.ts";
 

@@ -1,5 +1,5 @@
 /** Reading SSE responses in tests. */
-import { SseDecoder, SseEvent } from "../../supabase/functions/_shared/http/sse.ts";
+import { SseDecoder, SseEvent } from "../../supabase/functions/_shared/runtime/sse.ts";
 
 /** Reads the whole body of `response` as SSE events. */
 export async function readSse(response: Response): Promise<SseEvent[]> {

@@ -6,8 +6,8 @@
  * but the small HTTP helpers, so it boots in milliseconds.
  */
 import { createDirectHandler, DirectFunctionSpec } from "../_shared/direct/handler.ts";
-import { processEnv } from "../_shared/http/env.ts";
-import { jsonLogger } from "../_shared/http/log.ts";
+import { processEnv } from "../_shared/runtime/env.ts";
+import { jsonLogger } from "../_shared/runtime/log.ts";
 import { serveIfEntry } from "../_shared/http/serve.ts";
 import { chatSystemPrompt } from "./prompt.ts";
 

@@ -6,8 +6,8 @@
  * with a user JWT → `text/event-stream` of OpenAI chat-completion chunks.
  */
 import { createDirectHandler, DirectFunctionSpec } from "../_shared/direct/handler.ts";
-import { processEnv } from "../_shared/http/env.ts";
-import { jsonLogger } from "../_shared/http/log.ts";
+import { processEnv } from "../_shared/runtime/env.ts";
+import { jsonLogger } from "../_shared/runtime/log.ts";
 import { serveIfEntry } from "../_shared/http/serve.ts";
 import { parseWalkthroughContext, WalkthroughContext } from "./context.ts";
 import { walkthroughSystemPrompt } from "./prompt.ts";

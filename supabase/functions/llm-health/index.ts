@@ -5,8 +5,8 @@
  * `GET /ready` checks the database and the store; `POST /check` runs the
  * provider checks for the scheduler.
  */
-import { processEnv } from "../_shared/http/env.ts";
-import { jsonLogger } from "../_shared/http/log.ts";
+import { processEnv } from "../_shared/runtime/env.ts";
+import { jsonLogger } from "../_shared/runtime/log.ts";
 import { serveIfEntry } from "../_shared/http/serve.ts";
 import { createHealthApp } from "./app.ts";
 

@@ -4,8 +4,8 @@
  * database, the provider checks and the scheduler's credentials. Nothing here
  * reads env while the module loads.
  */
-import type { EnvReader } from "../_shared/http/env.ts";
-import { type Logger, scrubbingLogger } from "../_shared/http/log.ts";
+import type { EnvReader } from "../_shared/runtime/env.ts";
+import { type Logger, scrubbingLogger } from "../_shared/runtime/log.ts";
 import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
 import { ProviderHealthChecks } from "../_shared/health/provider-checks.ts";
@@ -19,6 +19,7 @@ import { logStartupSummary } from "../_shared/health/startup-summary.ts";
 import type { StateStore } from "../_shared/store/state-store.ts";
 import { serverKeysFromEnv } from "../_shared/http/caller-credentials.ts";
 import type { CheckCredentials } from "./check-auth.ts";
+import { errorMessage } from "../_shared/runtime/error-message.ts";
 
 /** What tests and the dev server may inject instead of building from env. */
 export interface HealthAppDeps {
@@ -109,7 +110,7 @@ function storeWarnings(log: Logger, kind: StateStore["kind"]): (error: unknown) 
     last = performance.now();
     log.warn("health_store_unavailable", {
       store: kind,
-      detail: error instanceof Error ? error.message : String(error),
+      detail: errorMessage(error),
     });
   };
 }

@@ -10,7 +10,7 @@
  * tenant). Circuit states are shown to all of them: they are the platform's
  * view of a provider, not any tenant's data.
  */
-import { scrubbingLogger } from "../_shared/http/log.ts";
+import { scrubbingLogger } from "../_shared/runtime/log.ts";
 import { BUILT_IN_PROVIDERS } from "../_shared/llm/providers/registry.ts";
 import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { createFunctionApp, methodNotAllowed, notFound } from "../_shared/http/app.ts";

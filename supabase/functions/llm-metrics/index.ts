@@ -3,8 +3,8 @@
  * llm-router isolate: `GET /` (JSON, or Prometheus with `?format=prometheus`),
  * `POST /reset`, `GET /budgets/:accountId`.
  */
-import { processEnv } from "../_shared/http/env.ts";
-import { jsonLogger } from "../_shared/http/log.ts";
+import { processEnv } from "../_shared/runtime/env.ts";
+import { jsonLogger } from "../_shared/runtime/log.ts";
 import { serveIfEntry } from "../_shared/http/serve.ts";
 import { createMetricsApp } from "./app.ts";
 

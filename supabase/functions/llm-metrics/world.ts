@@ -4,8 +4,8 @@
  * and read circuits), the credentials it accepts, and, with a database, the
  * budget settings. Nothing reads env while the module loads.
  */
-import { type EnvReader, intSetting } from "../_shared/http/env.ts";
-import type { Logger } from "../_shared/http/log.ts";
+import { type EnvReader, intSetting } from "../_shared/runtime/env.ts";
+import type { Logger } from "../_shared/runtime/log.ts";
 import type { CallerCredentials, Memberships } from "../_shared/http/callers.ts";
 import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts";
 import { ModelCatalog } from "../_shared/llm/catalog.ts";

@@ -22,6 +22,7 @@ import {
 } from "../_shared/guards/response-cache.ts";
 import type { GuardedCaller, RateLimitStatus } from "../_shared/guards/gateway-guards.ts";
 import type { RouterRequestContext } from "./context.ts";
+import { errorMessage } from "../_shared/runtime/error-message.ts";
 
 /** What to run. */
 export interface ChatFlowRequest {
@@ -75,7 +76,7 @@ export async function runChatFlow(
       cache.put(key, answer, context.now()).catch((error) =>
         context.log.warn("response_cache_write_failed", {
           requestId: context.requestId,
-          detail: error instanceof Error ? error.message : String(error),
+          detail: errorMessage(error),
         })
       ),
     );

@@ -5,7 +5,7 @@
  * format.
  */
 import { jsonResponse } from "../_shared/http/errors.ts";
-import { SSE_HEADERS } from "../_shared/http/sse.ts";
+import { SSE_HEADERS } from "../_shared/runtime/sse.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import type { RoutedChat, RoutedStream } from "../_shared/llm/router.ts";
 import { type ChatFlowRequest, runChatFlow } from "./chat-flow.ts";

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { clipInput, jsonResponse, validationError } from "../_shared/http/errors.ts";
 import { platformCircuitKey } from "../_shared/guards/store-breakers.ts";
-import { errorMessage } from "../_shared/http/background.ts";
+import { errorMessage } from "../_shared/runtime/error-message.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import type { RouterRequestContext } from "./context.ts";
 import { auditChange } from "./audit-change.ts";

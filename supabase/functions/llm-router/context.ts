@@ -1,5 +1,5 @@
 /** What a llm-router route handler gets for one request. */
-import type { Logger } from "../_shared/http/log.ts";
+import type { Logger } from "../_shared/runtime/log.ts";
 import type { LLMRouter } from "../_shared/llm/router.ts";
 import type { AccountAccess, Caller } from "../_shared/http/callers.ts";
 import type { ReportBase, RequestReporter } from "./request-report.ts";

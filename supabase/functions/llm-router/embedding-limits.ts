@@ -5,7 +5,7 @@
  * by input count and input bytes, the isolate by slots for upstream calls
  * (see `embedding-stream.ts`).
  */
-import { type EnvReader, intSetting } from "../_shared/http/env.ts";
+import { type EnvReader, intSetting } from "../_shared/runtime/env.ts";
 import { validationError } from "../_shared/http/errors.ts";
 import { utf8Length } from "../_shared/llm/token-count.ts";
 import { WorkSlots } from "./work-slots.ts";

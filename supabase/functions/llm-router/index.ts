@@ -4,8 +4,8 @@
  * OpenAI-compatible one (`/functions/v1/llm-router/v1/...`), with routing by
  * use case, agent and account, retries, fallbacks and circuit breakers.
  */
-import { processEnv } from "../_shared/http/env.ts";
-import { jsonLogger } from "../_shared/http/log.ts";
+import { processEnv } from "../_shared/runtime/env.ts";
+import { jsonLogger } from "../_shared/runtime/log.ts";
 import { serveIfEntry } from "../_shared/http/serve.ts";
 import { createRouterApp } from "./app.ts";
 

@@ -14,8 +14,9 @@ import { fromNativeBody } from "./route-requests.ts";
 import { nativeChatBody } from "./schemas.ts";
 import { checkRequestJson } from "../_shared/http/request-text.ts";
 import { parseOrThrow } from "./validation.ts";
-import type { Logger } from "../_shared/http/log.ts";
+import type { Logger } from "../_shared/runtime/log.ts";
 import type { RouterWorld } from "./world.ts";
+import { errorMessage } from "../_shared/runtime/error-message.ts";
 
 /** How a run went. */
 export interface JobRunSummary {
@@ -99,7 +100,7 @@ async function runJob(
       : error instanceof HttpError
       ? { message: error.message, code: error.code, retryable: false }
       : {
-        message: error instanceof Error ? error.message : String(error),
+        message: errorMessage(error),
         code: "INTERNAL",
         retryable: true,
       };

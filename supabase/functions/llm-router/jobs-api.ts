@@ -12,6 +12,7 @@ import type { RouterRequestContext } from "./context.ts";
 import { type JobRunSummary, runDueJobs } from "./job-runner.ts";
 import { parseOrThrow } from "./validation.ts";
 import { requireDb } from "./world.ts";
+import { errorMessage } from "../_shared/runtime/error-message.ts";
 
 const runBody = z.strictObject({
   jobId: z.uuid().optional(),
@@ -33,7 +34,7 @@ async function respond(
     context.world.waitUntil(
       work().catch((error) =>
         context.log.error("jobs_failed", {
-          detail: error instanceof Error ? error.message : String(error),
+          detail: errorMessage(error),
         })
       ),
     );

@@ -1,6 +1,6 @@
 /** The prompt as audit text, for deployments that audit prompts (LLM_AUDIT_PROMPTS). */
 import type { LLMMessage } from "../_shared/llm/types.ts";
-import { redactSecrets } from "../_shared/security/redact.ts";
+import { redactSecrets } from "../_shared/runtime/redact.ts";
 
 /** At most this many characters of a prompt are audited: the audit row is a record, not an archive. */
 const MAX_AUDITED_CHARS = 4_000;

@@ -4,7 +4,7 @@
  * audit event, all off the hot path. Never a key; prompt text only in the
  * audit event, and only when the deployment turned that on.
  */
-import type { Logger } from "../_shared/http/log.ts";
+import type { Logger } from "../_shared/runtime/log.ts";
 import type { AuditQueue } from "../_shared/data/audit-queue.ts";
 import type { MetricsRecorder } from "../_shared/metrics/recorder.ts";
 import type { UsageRecord } from "../_shared/data/usage.ts";

@@ -6,7 +6,7 @@
  * end in the background (so its usage is recorded) or aborted.
  */
 import type { NativeStreamError, NativeStreamEvent } from "../_shared/dialects/native-schema.ts";
-import { encodeSse } from "../_shared/http/sse.ts";
+import { encodeSse } from "../_shared/runtime/sse.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import { usageToOpenAI } from "../_shared/llm/openai-wire.ts";
 import type { RoutedStream } from "../_shared/llm/router.ts";

@@ -3,8 +3,8 @@
  * router, credentials, the database and the repositories over it, the state
  * store, the key vault. Nothing here reads env while the module loads.
  */
-import { EnvReader, intSetting } from "../_shared/http/env.ts";
-import { type Logger, scrubbingLogger } from "../_shared/http/log.ts";
+import { EnvReader, intSetting } from "../_shared/runtime/env.ts";
+import { type Logger, scrubbingLogger } from "../_shared/runtime/log.ts";
 import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { createRouterFromEnv, type RouterEnvDeps } from "../_shared/llm/from-env.ts";
 import { routerConfigFrom } from "../_shared/llm/config.ts";
@@ -21,7 +21,8 @@ import type { StateStore } from "../_shared/store/state-store.ts";
 import { stateStoreFromEnv } from "../_shared/store/from-env.ts";
 import { type AuditQueue, flushOnShutdown } from "../_shared/data/audit-queue.ts";
 import { type RecordQueueName, recordQueues } from "../_shared/data/record-queues.ts";
-import { backgroundWork, errorMessage } from "../_shared/http/background.ts";
+import { backgroundWork } from "../_shared/runtime/background.ts";
+import { errorMessage } from "../_shared/runtime/error-message.ts";
 import { budgetAlertReporter } from "../_shared/guards/budget-alert-report.ts";
 import { GuardSettingsRepository } from "../_shared/data/guard-settings.ts";
 import { GatewayGuards } from "../_shared/guards/gateway-guards.ts";
@@ -33,7 +34,7 @@ import {
 import { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
 import { MetricsRecorder } from "../_shared/metrics/recorder.ts";
 import { logStartupSummary } from "../_shared/health/startup-summary.ts";
-import { maskKey } from "../_shared/security/redact.ts";
+import { maskKey } from "../_shared/runtime/redact.ts";
 import { USE_CASES } from "../_shared/llm/catalog.ts";
 import { KeyVault } from "../_shared/security/key-vault.ts";
 import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts";

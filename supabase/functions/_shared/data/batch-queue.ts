@@ -12,7 +12,7 @@
  * database cannot be reached, nothing is given up: the unwritten rows go back
  * in front and the timer tries again.
  */
-import { type QueueTimers, unrefTimers } from "../http/background-timers.ts";
+import { type QueueTimers, unrefTimers } from "../runtime/background-timers.ts";
 import { isRefusedByDatabase } from "../store/db-errors.ts";
 
 export type { QueueTimers };

@@ -4,9 +4,9 @@
  * rows the database refuses repaired or set aside (never blocking the queue)
  * and logged by count, code and request id, never by content.
  */
-import type { WaitUntil } from "../http/background.ts";
-import { errorMessage } from "../http/background.ts";
-import type { Logger } from "../http/log.ts";
+import type { WaitUntil } from "../runtime/background.ts";
+import { errorMessage } from "../runtime/error-message.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { Db } from "../store/db.ts";
 import { dbErrorCode } from "../store/db-errors.ts";
 import { AuditLog, repairAuditEvent } from "./audit.ts";

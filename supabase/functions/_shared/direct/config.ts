@@ -3,7 +3,7 @@
  * request. Missing required settings make the function answer 503 with the
  * names of what is missing; malformed optional ones fall back with a warning.
  */
-import { EnvReader, flagSetting, intSetting, numberSetting } from "../http/env.ts";
+import { EnvReader, flagSetting, intSetting, numberSetting } from "../runtime/env.ts";
 import { RolloutFlag, rolloutFlagFrom } from "./rollout.ts";
 import { type JwtVerifierOptions, supabaseJwtVerifierOptions } from "../security/jwt-verifier.ts";
 import { type CatalogModel, ModelCatalog } from "../llm/catalog.ts";

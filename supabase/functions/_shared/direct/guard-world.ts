@@ -6,12 +6,13 @@
  * budget holds and the metrics recorder. Drivers load only when configured:
  * `@upstash/redis` and `postgres` sit behind dynamic imports in store/.
  */
-import { type EnvReader } from "../http/env.ts";
-import type { Logger } from "../http/log.ts";
+import { type EnvReader } from "../runtime/env.ts";
+import type { Logger } from "../runtime/log.ts";
 import { BUILT_IN_MODELS } from "../llm/catalog.ts";
 import { flushOnShutdown } from "../data/audit-queue.ts";
 import { type RecordQueueName, recordQueues } from "../data/record-queues.ts";
-import { backgroundWork, errorMessage } from "../http/background.ts";
+import { backgroundWork } from "../runtime/background.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 import { budgetAlertReporter } from "../guards/budget-alert-report.ts";
 import { GuardSettingsRepository } from "../data/guard-settings.ts";
 import { BudgetHolds } from "../guards/budget-holds.ts";

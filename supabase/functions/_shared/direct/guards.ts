@@ -9,14 +9,15 @@
 import type { AuthenticatedUser } from "../http/auth.ts";
 import type { Memberships } from "../http/callers.ts";
 import { HttpError } from "../http/errors.ts";
-import type { Logger } from "../http/log.ts";
-import { redactSecrets } from "../security/redact.ts";
+import type { Logger } from "../runtime/log.ts";
+import { redactSecrets } from "../runtime/redact.ts";
 import { budgetRules, type GuardSettingsRepository } from "../data/guard-settings.ts";
 import { BudgetExceeded } from "../guards/budget-exceeded.ts";
 import type { BudgetHold, BudgetHolds, BudgetRule } from "../guards/budget-holds.ts";
 import { takeTokens, type TokenBucket } from "../guards/token-bucket.ts";
 import type { StateStore } from "../store/state-store.ts";
 import { accountOfUser } from "./account.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 
 /** What the guards run on. */
 export interface DirectGuardsDeps {
@@ -68,7 +69,7 @@ export function unavailableGuard(
   failClosed: boolean,
   log: Logger,
 ): HttpError | undefined {
-  const detail = redactSecrets(error instanceof Error ? error.message : String(error)).slice(
+  const detail = redactSecrets(errorMessage(error)).slice(
     0,
     300,
   );
@@ -163,7 +164,7 @@ export class DirectGuards {
     const finish = (work: Promise<void>) =>
       this.deps.waitUntil(work.catch((error) =>
         this.deps.log.error("budget_settle_failed", {
-          detail: error instanceof Error ? error.message : String(error),
+          detail: errorMessage(error),
         })
       ));
     return {

@@ -11,17 +11,17 @@ import { createFunctionApp, methodNotAllowed } from "../http/app.ts";
 import { errorResponse, HttpError, jsonResponse } from "../http/errors.ts";
 import { readJsonObject } from "../http/body.ts";
 import { authenticateUser, bearerToken } from "../http/auth.ts";
-import { EnvReader } from "../http/env.ts";
-import { Logger, scrubbingLogger } from "../http/log.ts";
+import { EnvReader } from "../runtime/env.ts";
+import { Logger, scrubbingLogger } from "../runtime/log.ts";
 import { secretScrubberFromEnv } from "../security/known-secrets.ts";
-import { SSE_HEADERS } from "../http/sse.ts";
+import { SSE_HEADERS } from "../runtime/sse.ts";
 import { JwtVerifier } from "../security/jwt-verifier.ts";
-import { maskKey } from "../security/redact.ts";
+import { maskKey } from "../runtime/redact.ts";
 import { DirectConfig, DirectConfigResult, readDirectConfig } from "./config.ts";
 import { DirectChatInput, parseDirectChatInput } from "./chat-input.ts";
 import { ServingPath, servingPathFor } from "./rollout.ts";
+import { abortableSleep } from "../runtime/sleep.ts";
 import {
-  abortableSleep,
   ClientDisconnected,
   openAITarget,
   type OpenedStream,

@@ -12,7 +12,7 @@ import {
   upstreamErrorFromResponse,
   upstreamErrorFromThrown,
 } from "./upstream-error.ts";
-import { SecretScrubber } from "../security/secret-scrubber.ts";
+import { SecretScrubber } from "../runtime/secret-scrubber.ts";
 
 /** Thrown when the caller went away; there is nobody left to answer. */
 export class ClientDisconnected extends Error {
@@ -124,7 +124,10 @@ export async function openUpstreamStream(
     const wait = result.retryAfterMs ??
       deps.random() * Math.min(MAX_RETRY_WAIT_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
     if (wait > MAX_RETRY_WAIT_MS) throw result;
-    await deps.sleep(wait, clientSignal);
+    // The caller leaving during the backoff is a disconnect, whatever the sleep rejected with.
+    await deps.sleep(wait, clientSignal).catch(() => {
+      throw new ClientDisconnected();
+    });
   }
 }
 
@@ -170,20 +173,4 @@ async function attemptOnce(
     abort: (reason) => controller.abort(reason),
     release: () => clientSignal.removeEventListener("abort", onClientAbort),
   };
-}
-
-/** A `sleep` that ends early (rejecting) when `signal` aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ClientDisconnected());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new ClientDisconnected());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

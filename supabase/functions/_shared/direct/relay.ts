@@ -8,9 +8,9 @@
  * idle watchdog per stream instead of a timer per read, and the upstream
  * bytes forwarded as they are when a chunk holds only whole, valid events.
  */
-import { encodeSse, SseDecoder } from "../http/sse.ts";
-import { redactSecrets } from "../security/redact.ts";
-import { idleWatchdog } from "../http/idle-watchdog.ts";
+import { encodeSse, SseDecoder } from "../runtime/sse.ts";
+import { redactSecrets } from "../runtime/redact.ts";
+import { idleWatchdog } from "../runtime/idle-watchdog.ts";
 import { type StreamUsage, utf8Length } from "./cost.ts";
 
 /** How a relayed stream ended, for logs and usage accounting. */

@@ -3,9 +3,9 @@
  * caller sees, and whether another attempt could succeed.
  */
 import { HttpError } from "../http/errors.ts";
-import { redactSecrets } from "../security/redact.ts";
-import type { SecretScrubber } from "../security/secret-scrubber.ts";
-import { retryAfterMs } from "../http/retry-after.ts";
+import { redactSecrets } from "../runtime/redact.ts";
+import type { SecretScrubber } from "../runtime/secret-scrubber.ts";
+import { retryAfterMs } from "../runtime/retry-after.ts";
 
 /** A failed upstream attempt, already mapped to our response. */
 export class UpstreamError extends HttpError {

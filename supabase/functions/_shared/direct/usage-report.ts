@@ -6,7 +6,7 @@
  * request refused by its user's rate limit adds to metrics only: a flood must
  * not become a flood of database writes (llm-router does the same).
  */
-import type { Logger } from "../http/log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { UsageRecord } from "../data/usage.ts";
 import type { RequestSample } from "../metrics/sample.ts";
 import type { StreamCost } from "./cost.ts";

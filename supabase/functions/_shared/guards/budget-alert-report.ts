@@ -4,7 +4,7 @@
  * `budget.alert` audit event. The ledger fires it once per rule and window.
  */
 import type { AuditEvent } from "../data/audit.ts";
-import type { Logger } from "../http/log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { BudgetAlert } from "./budget-holds.ts";
 
 /** The alert handler for a BudgetGuard/BudgetHolds: logs, and audits when there is an audit queue. */

@@ -8,7 +8,7 @@
  * default: a broken Redis must not take the gateway down with it. Set
  * `failClosed` to refuse with 503 GUARD_UNAVAILABLE instead.
  */
-import type { Logger } from "../http/log.ts";
+import type { Logger } from "../runtime/log.ts";
 import { maxCostOf } from "../llm/catalog.ts";
 import { LLMError, type LLMErrorOptions } from "../llm/errors.ts";
 import type { Admission, PlannedTarget, TargetGate } from "../llm/router.ts";
@@ -22,6 +22,7 @@ import {
 import { type BudgetAlert, BudgetGuard, type BudgetHold, type BudgetRule } from "./budgets.ts";
 import { type BucketReading, readTokens, takeTokens, type TokenBucket } from "./token-bucket.ts";
 import { addPerMinute } from "./window-counter.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 
 /** Deployment-wide guard settings (from env). */
 export interface GuardPolicy {
@@ -269,7 +270,7 @@ export class GatewayGuards {
     const finish = (work: Promise<void>) =>
       this.deps.waitUntil(work.catch((error) =>
         this.deps.log.error("budget_settle_failed", {
-          detail: error instanceof Error ? error.message : String(error),
+          detail: errorMessage(error),
         })
       ));
     return {
@@ -289,7 +290,7 @@ export class GatewayGuards {
     try {
       return await step();
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       throw new LLMError("GUARD_UNAVAILABLE", `The ${guard} guard is unavailable: ${detail}`, {
         retryable: true,
       });
@@ -302,7 +303,7 @@ export class GatewayGuards {
       return await step();
     } catch (error) {
       if (error instanceof LLMError) throw error;
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       if (this.deps.policy.failClosed) {
         throw new LLMError("GUARD_UNAVAILABLE", `The ${guard} guard is unavailable: ${detail}`, {
           retryable: true,

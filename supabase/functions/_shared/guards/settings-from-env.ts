@@ -3,7 +3,7 @@
  * ceilings, failure policy, response cache, client-disconnect policy and
  * what the audit trail records.
  */
-import { type EnvReader, flagSetting, intSetting, numberSetting } from "../http/env.ts";
+import { type EnvReader, flagSetting, intSetting, numberSetting } from "../runtime/env.ts";
 import { jsonSetting } from "../llm/config.ts";
 import type { ModelCeiling } from "../data/guard-settings.ts";
 import type { GuardPolicy } from "./gateway-guards.ts";

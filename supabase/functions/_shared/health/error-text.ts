@@ -4,7 +4,7 @@
  * URLs (a base URL may carry `user:password@`), and kept short.
  */
 import { LLMError } from "../llm/errors.ts";
-import { redactSecrets } from "../security/redact.ts";
+import { redactSecrets } from "../runtime/redact.ts";
 
 /** Longest error text kept. */
 export const MAX_ERROR_CHARS = 300;

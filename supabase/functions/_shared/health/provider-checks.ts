@@ -5,7 +5,7 @@
  * store fails, this isolate checks on its own and keeps its last results in
  * memory, so health still tells the truth and still does not ping per request.
  */
-import type { Logger } from "../http/log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { CircuitBreakerStore } from "../llm/resilience.ts";
 import type { LLMRouter } from "../llm/router.ts";
 import type { StateStore } from "../store/state-store.ts";

@@ -2,7 +2,7 @@
  * llm-health's settings: how long a provider check stays fresh and how long
  * one ping may take. Read from env when the first request arrives.
  */
-import { type EnvReader, intSetting } from "../http/env.ts";
+import { type EnvReader, intSetting } from "../runtime/env.ts";
 
 /** How provider checks are paced. */
 export interface HealthSettings {

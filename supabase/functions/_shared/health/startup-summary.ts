@@ -4,7 +4,7 @@
  * The reachability checks run in the background, each bounded, so the first
  * request never waits on them and a dead dependency shows as a log line.
  */
-import type { LogFields, Logger } from "../http/log.ts";
+import type { LogFields, Logger } from "../runtime/log.ts";
 import { healthErrorText } from "./error-text.ts";
 import { withTimeout } from "./with-timeout.ts";
 

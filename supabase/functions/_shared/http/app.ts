@@ -5,10 +5,11 @@
  */
 import { corsHeaders, CorsPolicy, corsPolicyFrom, preflightResponse, withHeaders } from "./cors.ts";
 import { clipInput, errorResponse, HttpError, validationError } from "./errors.ts";
-import { EnvReader } from "./env.ts";
-import { Logger } from "./log.ts";
+import { EnvReader } from "../runtime/env.ts";
+import { Logger } from "../runtime/log.ts";
 import { functionSubPath, requestIdOf } from "./route.ts";
 import { textProblem } from "./request-text.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 
 /** What a route sees of the request. */
 export interface RouteContext {
@@ -45,7 +46,7 @@ export function createFunctionApp(
       if (error instanceof HttpError) return errorResponse(error, common);
       options.log.error("unhandled", {
         requestId,
-        detail: error instanceof Error ? error.message : String(error),
+        detail: errorMessage(error),
       });
       return errorResponse(
         new HttpError(

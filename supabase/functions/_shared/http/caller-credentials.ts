@@ -1,5 +1,5 @@
 /** The credentials the server-facing functions accept, from env (llm-router, llm-metrics, llm-health). */
-import type { EnvReader } from "./env.ts";
+import type { EnvReader } from "../runtime/env.ts";
 import { verifiedClaims } from "./auth.ts";
 import type { CallerCredentials } from "./callers.ts";
 import { JwtVerifier, supabaseJwtVerifierOptions } from "../security/jwt-verifier.ts";

@@ -6,7 +6,7 @@
  */
 import { type CatalogModel, costOf } from "./catalog.ts";
 import { asLLMError, LLMError } from "./errors.ts";
-import { idleWatchdog } from "../http/idle-watchdog.ts";
+import { idleWatchdog } from "../runtime/idle-watchdog.ts";
 import type { Attempt } from "./attempts.ts";
 import type { ProviderAdapter } from "./providers/provider.ts";
 import type { LLMChatRequest, LLMFinishReason, LLMStreamEvent, LLMUsage } from "./types.ts";

@@ -4,7 +4,7 @@
  * it through an env reader passed in (the core never touches the process
  * environment itself); every value has a safe default.
  */
-import { type EnvReader, intSetting } from "../http/env.ts";
+import { type EnvReader, intSetting } from "../runtime/env.ts";
 import {
   type CatalogModel,
   DEFAULT_TIER_USE_CASES,

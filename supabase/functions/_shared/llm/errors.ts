@@ -4,9 +4,10 @@
  * another target) can help. Provider errors are classified from their status
  * and body; every message is sanitized before it can leave the process.
  */
-import { redactSecrets } from "../security/redact.ts";
-import type { SecretScrubber } from "../security/secret-scrubber.ts";
-import { retryAfterMs } from "../http/retry-after.ts";
+import { redactSecrets } from "../runtime/redact.ts";
+import type { SecretScrubber } from "../runtime/secret-scrubber.ts";
+import { retryAfterMs } from "../runtime/retry-after.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 
 /** Every code the router reports, with its HTTP status. */
 export const LLM_ERROR_STATUS = {
@@ -203,6 +204,6 @@ export function asLLMError(
   context: { provider?: string; model?: string } = {},
 ): LLMError {
   if (error instanceof LLMError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return new LLMError("PROVIDER_ERROR", message, { ...context, retryable: false, fallback: false });
 }

@@ -13,8 +13,8 @@ import type { RouterConfig } from "./config.ts";
 import { asLLMError, LLMError } from "./errors.ts";
 import { BUILT_IN_PROVIDERS, customProviderSpec } from "./providers/registry.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderSpec } from "./providers/provider.ts";
+import { abortableSleep } from "../runtime/sleep.ts";
 import {
-  abortableSleep,
   type BreakerPolicy,
   type CircuitBreakerStore,
   MemoryCircuitBreakerStore,

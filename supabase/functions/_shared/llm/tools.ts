@@ -5,6 +5,7 @@
  * returned to the caller instead.
  */
 import type { LLMChatResponse, LLMMessage, LLMTool, LLMToolCall, LLMUsage } from "./types.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 
 /** A tool implemented in code. */
 export interface RegisteredTool {
@@ -121,6 +122,6 @@ async function execute(
     const result = await registry.get(call.name)!.execute(args, { signal });
     return typeof result === "string" ? result : JSON.stringify(result);
   } catch (error) {
-    return JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+    return JSON.stringify({ error: errorMessage(error) });
   }
 }

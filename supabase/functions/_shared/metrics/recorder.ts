@@ -6,7 +6,7 @@
  * request counts in the platform's series and in its account's.
  */
 import type { StateStore } from "../store/state-store.ts";
-import { type QueueTimers, unrefTimers } from "../http/background-timers.ts";
+import { type QueueTimers, unrefTimers } from "../runtime/background-timers.ts";
 import { ADD_TO_FIELDS } from "./hash-ops.ts";
 import {
   type CountedQueue,

@@ -22,7 +22,7 @@
  * and nothing returned from here serializes one.
  */
 import { base64UrlDecode, base64UrlEncode } from "./base64url.ts";
-import { maskKey } from "./redact.ts";
+import { maskKey } from "../runtime/redact.ts";
 
 /** The setting that lists the master keys. */
 export const KEYS_SETTING = "LLM_KEY_ENCRYPTION_KEYS";

@@ -5,7 +5,7 @@
  * the Upstash token and the database password. Read from the env reader the
  * caller passes in; this module never touches the process.
  */
-import { SecretScrubber } from "./secret-scrubber.ts";
+import { SecretScrubber } from "../runtime/secret-scrubber.ts";
 
 /** Settings that are secrets as a whole. */
 const SECRET_SETTINGS = [

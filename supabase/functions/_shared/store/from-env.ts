@@ -3,7 +3,7 @@
  * UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set (state shared by
  * every isolate), else this isolate's memory (the embedded default).
  */
-import { type EnvReader, intSetting } from "../http/env.ts";
+import { type EnvReader, intSetting } from "../runtime/env.ts";
 import { MemoryStateStore, type StateStore } from "./state-store.ts";
 
 /** Builds the store from env; the Upstash client is imported only when it is used. */

@@ -9,6 +9,7 @@
 import { Redis } from "@upstash/redis";
 import type { AtomicArg, AtomicOperation, AtomicReply } from "./atomic.ts";
 import type { StateStore } from "./state-store.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 
 /** How to reach the Redis database. */
 export interface UpstashStateStoreOptions {
@@ -130,7 +131,7 @@ export class UpstashStateStore implements StateStore {
       return await call();
     } catch (error) {
       // Upstash errors quote the whole command, values included: keep only Redis's own words.
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       const reason = message.split(", command was:")[0].slice(0, 200);
       throw new StoreUnavailableError(`redis ${what} failed: ${reason}`);
     }

@@ -14,7 +14,7 @@ import { fromAnthropicMessage, toAnthropicParams } from "./anthropic-mapping.ts"
 import { AnthropicStreamState } from "./anthropic-stream.ts";
 import { jsonSseEvents } from "./sse-json.ts";
 import { failureContext, PLACEHOLDER_KEY, SDK_TIMEOUT_MS } from "./sdk-defaults.ts";
-import { SecretScrubber } from "../../security/secret-scrubber.ts";
+import { SecretScrubber } from "../../runtime/secret-scrubber.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
 
 /** Anthropic, bound to one key and base URL. */

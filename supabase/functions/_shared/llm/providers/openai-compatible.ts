@@ -18,7 +18,7 @@ import { fromOpenAICompletion, toOpenAIParams } from "./openai-mapping.ts";
 import { OpenAIStreamState } from "./openai-stream.ts";
 import { jsonSseEvents } from "./sse-json.ts";
 import { failureContext, PLACEHOLDER_KEY, SDK_TIMEOUT_MS } from "./sdk-defaults.ts";
-import { SecretScrubber } from "../../security/secret-scrubber.ts";
+import { SecretScrubber } from "../../runtime/secret-scrubber.ts";
 import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
 
 /** One OpenAI-compatible provider, bound to one key and base URL. */

@@ -1,7 +1,7 @@
 /** Settings both SDK-based adapters use, and the failure context they build per call. */
 import type { ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
 import type { SdkFailureContext } from "./sdk-failure.ts";
-import type { SecretScrubber } from "../../security/secret-scrubber.ts";
+import type { SecretScrubber } from "../../runtime/secret-scrubber.ts";
 
 /** The router owns timeouts; an SDK's own is only a backstop far beyond any attempt's budget. */
 export const SDK_TIMEOUT_MS = 3_600_000;

@@ -6,7 +6,7 @@
  * supplies only how its SDK's API errors read.
  */
 import { classifyProviderFailure, LLMError, type ProviderFailure } from "../errors.ts";
-import type { SecretScrubber } from "../../security/secret-scrubber.ts";
+import type { SecretScrubber } from "../../runtime/secret-scrubber.ts";
 
 /** What a failure is classified against. */
 export interface SdkFailureContext {

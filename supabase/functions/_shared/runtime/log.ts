@@ -4,8 +4,8 @@
  * its secrets wraps its logger with `scrubbingLogger`, which removes those
  * in every encoding first, whatever they look like.
  */
-import { redactSecrets } from "../security/redact.ts";
-import type { SecretScrubber } from "../security/secret-scrubber.ts";
+import { redactSecrets } from "./redact.ts";
+import type { SecretScrubber } from "./secret-scrubber.ts";
 
 /** Values a log field may hold. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;

@@ -4,6 +4,7 @@
  * process lives on anyway, so the work only needs its failure logged.
  */
 import type { Logger } from "./log.ts";
+import { errorMessage } from "./error-message.ts";
 
 /** Hands background work to the runtime. */
 export type WaitUntil = (work: Promise<unknown>) => void;
@@ -31,9 +32,4 @@ export function backgroundWork(
     }),
     outlivesResponse: runtime !== undefined,
   };
-}
-
-/** The message of anything thrown, for logs and error details. */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
