@@ -134,6 +134,10 @@ try {
     routers[store] = (await startFunction("llm-router", functionEnv(extra))).port;
   }
   const direct = (await startFunction("ai-chat-direct", functionEnv())).port;
+  // The same function with nothing to guard: no database, no rate limit. The difference is
+  // what the direct path's guards (bucket, budget hold and settle, usage row, metrics) cost.
+  const { SUPABASE_DB_URL: _db, ...unguardedEnv } = functionEnv({ DIRECT_RATE_LIMIT_RPS: "0" });
+  const directBare = (await startFunction("ai-chat-direct", unguardedEnv)).port;
 
   const auth = { authorization: `Bearer ${keys.userToken}`, "content-type": "application/json" };
   const chatBody = (stream: boolean) =>
@@ -177,12 +181,14 @@ try {
       request: (s: boolean) =>
         openAI(routers[store], "/functions/v1/llm-router/v1/chat/completions", s),
     })),
-    {
-      name: "ai-chat-direct",
-      request: (s) =>
+    ...[["ai-chat-direct", direct], ["ai-chat-direct unguarded", directBare]].map((
+      [name, port],
+    ) => ({
+      name: name as string,
+      request: (s: boolean) =>
         s
           ? {
-            url: url(direct, "/functions/v1/ai-chat-direct"),
+            url: url(port as number, "/functions/v1/ai-chat-direct"),
             headers: auth,
             body: JSON.stringify({
               messages: [{ role: "user", content: "Hello, benchmark" }],
@@ -190,7 +196,7 @@ try {
             }),
           }
           : undefined,
-    },
+    })),
   ];
 
   // Warm every path (JIT, caches, pools) before anything is measured.
@@ -270,6 +276,20 @@ try {
           );
         }
         summary.push(`  ${target.name.padEnd(22)} ${parts.join(", ")}`);
+      }
+      const guarded = scenario.find((t) => t.name === "ai-chat-direct");
+      const unguarded = scenario.find((t) => t.name === "ai-chat-direct unguarded");
+      if (guarded && unguarded) {
+        summary.push(
+          `  ai-chat-direct's guards: req/s ${
+            fmt(median(guarded.runs.map((r, i) => r.rps / unguarded.runs[i].rps)))
+          }× unguarded` +
+            (guarded.ttfb.length
+              ? `, added first byte ${
+                fmt(median(guarded.ttfb.map((t, i) => t - unguarded.ttfb[i])))
+              } ms`
+              : ""),
+        );
       }
       if (stores.length > 1) {
         const memory = scenario.find((t) => t.name === "llm-router (memory)")!;

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { HttpError } from "../supabase/functions/_shared/http/errors.ts";
 import { readJsonObject } from "../supabase/functions/_shared/http/body.ts";
+import { DeadlineWatch } from "../supabase/functions/_shared/http/deadline-watch.ts";
 import { routerHttpWorld } from "./helpers/router-http-world.ts";
 import { rawPostHead } from "./helpers/raw-client.ts";
 import { startDevProcess } from "./helpers/process.ts";
@@ -87,6 +88,73 @@ Deno.test("readJsonObject: a chunked body over the limit is a 413 however it is 
   const error = await readJsonObject(new Request("http://x/", { method: "POST", body: big }), 1_024)
     .catch((e) => e);
   assert.equal(error.status, 413);
+});
+
+Deno.test("readJsonObject: a declared length is read whole, held to the limit and to the deadline", async () => {
+  const post = (length: number, body: BodyInit) =>
+    new Request("http://x/", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(length) },
+      body,
+    });
+  assert.deepEqual(await readJsonObject(post(11, '{"ok":true}'), 1_024), { ok: true });
+
+  // Declared over the limit: refused before a byte is read.
+  const over = post(2_048, "{}");
+  const refused = await readJsonObject(over, 1_024).catch((e) => e);
+  assert.equal(refused.status, 413);
+  assert.equal(over.bodyUsed, false);
+
+  // A header that understates what arrives (a Request built in-process) is still held to the limit.
+  const understated = post(10, JSON.stringify({ pad: "x".repeat(2_000) }));
+  assert.equal((await readJsonObject(understated, 1_024).catch((e) => e)).status, 413);
+
+  // A declared body that stalls is a 408 at the deadline.
+  const { request: stalled } = stalledRequest('{"prompt":');
+  const declaredStall = post(100, stalled.body!);
+  const started = performance.now();
+  const late = await within(3_000, readJsonObject(declaredStall, 1_024, 100).catch((e) => e));
+  assert.equal(late.status, 408);
+  assert.equal(late.code, "REQUEST_TIMEOUT");
+  assert.ok(performance.now() - started < 2_000);
+});
+
+Deno.test("deadline watch: each deadline fires once, not before its length; a met one never fires", () => {
+  let now = 0;
+  const ticks: (() => void)[] = [];
+  const watch = new DeadlineWatch(100, () => now, {
+    set: (fn) => ticks.push(fn),
+    clear: () => {},
+  });
+  const tick = () => ticks.shift()!();
+  const fired: string[] = [];
+  watch.watch(() => fired.push("a"));
+  now = 50;
+  watch.watch(() => fired.push("b"));
+  const metC = watch.watch(() => fired.push("c"));
+  metC();
+  now = 99;
+  tick();
+  assert.deepEqual(fired, []);
+  now = 100;
+  tick();
+  assert.deepEqual(fired, ["a"]);
+  now = 1_000;
+  tick();
+  assert.deepEqual(fired, ["a", "b"], "c was met, a fired only once");
+  assert.equal(watch.size, 0);
+  assert.equal(ticks.length, 0, "nothing watched: no timer is set again");
+});
+
+Deno.test("deadline watch: a thousand requests within one tick share one timer", () => {
+  let timers = 0;
+  const watch = new DeadlineWatch(30_000, () => 0, {
+    set: () => timers++,
+    clear: () => {},
+  });
+  for (let i = 0; i < 1_000; i++) watch.watch(() => {})();
+  assert.equal(timers, 1);
+  assert.equal(watch.size, 0);
 });
 
 Deno.test("llm-router: a client trickling its body gets 408 at LLM_BODY_TIMEOUT_MS; others are served meanwhile", async () => {

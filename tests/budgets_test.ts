@@ -59,6 +59,25 @@ Deno.test("budget windows: months end on their last day, leap years and year end
   assert.equal(iso(year.start), "2026-12-31T10:15:00.000Z");
 });
 
+Deno.test("budget windows: instants inside a window share it; an earlier or later one gets its own", () => {
+  const at = (text: string) => Date.parse(text);
+  // Paris is UTC+2 in May: its 10th runs from 22:00Z on the 9th to 22:00Z on the 10th.
+  const noon = budgetWindow("daily", "Europe/Paris", at("2026-05-10T10:00:00Z"));
+  const evening = budgetWindow("daily", "Europe/Paris", at("2026-05-10T21:59:59.999Z"));
+  assert.equal(evening, noon, "the same window, not worked out again");
+  assert.ok(Object.isFrozen(noon), "shared, so nobody may change it");
+  const before = budgetWindow("daily", "Europe/Paris", at("2026-05-09T21:59:59.999Z"));
+  assert.equal(before.id, "2026-05-09");
+  assert.equal(before.end, noon.start);
+  const after = budgetWindow("daily", "Europe/Paris", noon.end);
+  assert.equal(after.id, "2026-05-11");
+  // Another period in the same zone is another window.
+  const month = budgetWindow("monthly", "Europe/Paris", at("2026-05-10T10:00:00Z"));
+  assert.equal(month.id, "2026-05");
+  assert.equal(iso(month.start), "2026-04-30T22:00:00.000Z");
+  assert.equal(budgetWindow("daily", "Europe/Paris", at("2026-05-10T10:00:00Z")).id, "2026-05-10");
+});
+
 Deno.test("budget windows: unknown zones are refused", () => {
   assert.equal(isTimeZone("Europe/Berlin"), true);
   assert.equal(isTimeZone("Mars/Olympus"), false);

@@ -22,7 +22,7 @@ import {
   nativeErrorBody,
   nativeStreamEvent,
 } from "../supabase/functions/_shared/dialects/native-schema.ts";
-import { Hs256Jwt } from "../supabase/functions/_shared/security/jwt-hs256.ts";
+import { JwtVerifier } from "../supabase/functions/_shared/security/jwt-verifier.ts";
 import { createLocalAuth, LOCAL_PASSWORD } from "../scripts/dev/local-auth.ts";
 import { LOCAL_JWT_SECRET, localKeys } from "../scripts/dev/local-keys.ts";
 import { faultyModel } from "./helpers/router-http-world.ts";
@@ -659,9 +659,9 @@ Deno.test("local auth: tokens carry the printed tokens' claims for an hour; refr
   assert.equal(session.expires_in, 3_600);
   assert.equal(session.user.app_metadata.role, "admin");
 
-  const jwt = new Hs256Jwt(LOCAL_JWT_SECRET);
-  const issued = await jwt.verify(session.access_token, now / 1_000);
-  const printed = await jwt.verify((await localKeys({ issuer })).adminToken, now / 1_000);
+  const jwt = new JwtVerifier({ hs256Secret: LOCAL_JWT_SECRET, now: () => now });
+  const issued = await jwt.verify(session.access_token);
+  const printed = await jwt.verify((await localKeys({ issuer })).adminToken);
   const stable = ({ iat: _iat, exp: _exp, session_id: _s, jti: _j, ...rest }: typeof issued) =>
     rest;
   assert.deepEqual(stable(issued), stable(printed));

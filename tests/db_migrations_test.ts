@@ -85,6 +85,26 @@ for (const kind of availableKinds()) {
     }
   });
 
+  Deno.test(`indexes (${kind}): a budget window's recorded spend is read from an index alone`, async () => {
+    const { db, close } = await freshDb(kind);
+    try {
+      // Force the planner's hand: with a handful of rows a sequential scan would win on cost.
+      const plan = await db.transaction(async (tx) => {
+        await tx.query("set local enable_seqscan = off");
+        await tx.query("set local enable_bitmapscan = off");
+        return await tx.query<{ "QUERY PLAN": string }>(
+          `explain select coalesce(sum(cost_usd), 0) from llm_usage
+            where account_id = $1 and created_at >= now() - interval '1 day' and created_at < now()`,
+          ["aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"],
+        );
+      });
+      const text = plan.map((row) => Object.values(row)[0]).join("\n");
+      assert.match(text, /Index Only Scan using llm_usage_account(_agent)?_spend_idx/, text);
+    } finally {
+      await close();
+    }
+  });
+
   Deno.test(`seed (${kind}): the global routing rows are the catalog's use-case chains`, async () => {
     const { db, close } = await freshDb(kind);
     try {

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { LLMError } from "../supabase/functions/_shared/llm/errors.ts";
-import type { LLMRouter, RouteOutcome } from "../supabase/functions/_shared/llm/router.ts";
+import type { LLMRouter } from "../supabase/functions/_shared/llm/router.ts";
+import type { RouteOutcome } from "../supabase/functions/_shared/llm/route-types.ts";
 import {
   BATCH_FLOATS,
   type EmbeddingJob,

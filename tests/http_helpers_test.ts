@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { encodeSse, SseDecoder } from "../supabase/functions/_shared/runtime/sse.ts";
 import { functionSubPath, requestIdOf } from "../supabase/functions/_shared/http/route.ts";
 import { maskKey, redactSecrets } from "../supabase/functions/_shared/runtime/redact.ts";
-import { Hs256Jwt, JwtError } from "../supabase/functions/_shared/security/jwt-hs256.ts";
+import { Hs256Jwt } from "../supabase/functions/_shared/security/jwt-hs256.ts";
+import {
+  JwtVerifier,
+  JwtVerifyError,
+} from "../supabase/functions/_shared/security/jwt-verifier.ts";
+import { sameSecret } from "../supabase/functions/_shared/security/same-secret.ts";
 import {
   base64UrlDecode,
   base64UrlEncode,
@@ -68,6 +73,26 @@ Deno.test("functionSubPath: hosted (/name/...) and local (/functions/v1/name/...
   assert.equal(functionSubPath(new URL("http://x/other"), "llm-router"), "/other");
 });
 
+Deno.test("functionSubPath: only a whole segment is the name; what follows keeps its inner slashes", () => {
+  const sub = (path: string) => functionSubPath(new URL(`http://x${path}`), "llm-router");
+  assert.equal(sub("/x-llm-router/llm-router/a"), "/a");
+  assert.equal(sub("/llm-routerx/a"), "/llm-routerx/a");
+  assert.equal(sub("/a/llm-router-b/llm-router"), "/");
+  assert.equal(sub("/llm-router/llm-router/x"), "/llm-router/x");
+  assert.equal(sub("/llm-router//x///"), "//x");
+});
+
+Deno.test("sameSecret: true for the exact secret only, however often the same one is asked about", async () => {
+  const secret = "job-secret-0123456789-abcdef";
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await sameSecret(secret, secret), true);
+    assert.equal(await sameSecret(`${secret}x`, secret), false);
+    assert.equal(await sameSecret(secret.slice(0, -1), secret), false);
+    assert.equal(await sameSecret("", secret), false);
+  }
+  assert.equal(await sameSecret(secret, "another-secret-0123456789"), false);
+});
+
 Deno.test("requestIdOf: keeps a sane caller id, replaces a hostile one", () => {
   assert.equal(
     requestIdOf(new Request("http://x", { headers: { "x-request-id": "req-12345678" } })),
@@ -126,29 +151,23 @@ Deno.test("jsonLogger: every string field is redacted before it is written", () 
   assert.ok(!lines[0].includes("AbCdEf0123456789"));
 });
 
-Deno.test("jwt: sign then verify round-trips; expiry, nbf and signature are enforced", async () => {
-  const jwt = new Hs256Jwt("a-secret-of-at-least-32-characters-long!");
+Deno.test("jwt: what Hs256Jwt signs the verifier accepts; expiry, nbf and signature are enforced", async () => {
+  const secret = "a-secret-of-at-least-32-characters-long!";
+  const jwt = new Hs256Jwt(secret);
   const now = 1_800_000_000;
+  let clock = now * 1_000;
+  const verifier = new JwtVerifier({ hs256Secret: secret, now: () => clock });
+  const reason = (reason: string) => (e: unknown) =>
+    e instanceof JwtVerifyError && e.reason === reason;
   const token = await jwt.sign({ sub: "u1", role: "authenticated", exp: now + 60 });
-  assert.equal((await jwt.verify(token, now)).sub, "u1");
-  await assert.rejects(
-    jwt.verify(token, now + 120),
-    (e: unknown) => e instanceof JwtError && e.reason === "expired",
-  );
+  assert.equal((await verifier.verify(token)).sub, "u1");
   const early = await jwt.sign({ sub: "u1", exp: now + 600, nbf: now + 300 });
-  await assert.rejects(
-    jwt.verify(early, now),
-    (e: unknown) => e instanceof JwtError && e.reason === "not_yet_valid",
-  );
-  const other = new Hs256Jwt("another-secret-of-at-least-32-characters");
-  await assert.rejects(
-    other.verify(token, now),
-    (e: unknown) => e instanceof JwtError && e.reason === "bad_signature",
-  );
-  await assert.rejects(
-    jwt.verify("a.b", now),
-    (e: unknown) => e instanceof JwtError && e.reason === "malformed",
-  );
+  await assert.rejects(verifier.verify(early), reason("not_yet_valid"));
+  const other = new JwtVerifier({ hs256Secret: "another-secret-of-at-least-32-characters" });
+  await assert.rejects(other.verify(token), reason("bad_signature"));
+  await assert.rejects(verifier.verify("a.b"), reason("malformed"));
+  clock += 120_000;
+  await assert.rejects(verifier.verify(token), reason("expired"));
 });
 
 Deno.test("base64url: round-trips bytes and rejects foreign characters", () => {

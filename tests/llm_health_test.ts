@@ -13,7 +13,7 @@ import { type MockProvider, startMockProvider } from "../scripts/mock-provider.t
 import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { testLogger } from "./helpers/logs.ts";
 import { LLMError } from "../supabase/functions/_shared/llm/errors.ts";
-import { createRouterFromEnv } from "../supabase/functions/_shared/llm/from-env.ts";
+import { createRouterFromEnv } from "../supabase/functions/_shared/router-env/from-env.ts";
 import { StoreCircuitBreakers } from "../supabase/functions/_shared/guards/store-breakers.ts";
 import { healthErrorText } from "../supabase/functions/_shared/health/error-text.ts";
 import type { Db } from "../supabase/functions/_shared/store/db.ts";

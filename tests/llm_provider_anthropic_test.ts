@@ -4,6 +4,7 @@
  * request and response mapping, streaming and failure classification.
  */
 import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
 import type { MockProvider } from "../scripts/mock-provider.ts";
 import {
   ask,
@@ -541,4 +542,87 @@ Deno.test("anthropic adapter: leaving a stream early aborts the upstream request
     assert.equal(mock.requests[0].outcome, "aborted");
     assert.ok(mock.requests[0].eventsSent < 10);
   });
+});
+
+/** What one request put on the wire. */
+interface WireRequest {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** A fetch that records each request and answers 400, so any client stops after one call. */
+function recordingFetch(seen: WireRequest[]): typeof fetch {
+  return (input, init) => {
+    const request = new Request(input, init);
+    seen.push({ url: request.url, headers: Object.fromEntries(request.headers) });
+    return Promise.resolve(
+      Response.json({
+        type: "error",
+        error: { type: "invalid_request_error", message: "recorded" },
+      }, {
+        status: 400,
+      }),
+    );
+  };
+}
+
+Deno.test("anthropic adapter: URL and API version are the pinned SDK's; the key goes in x-api-key", async () => {
+  for (const baseUrl of ["http://upstream.test", "http://upstream.test/proxy/"]) {
+    const sdkSeen: WireRequest[] = [];
+    const sdk = new Anthropic({
+      apiKey: KEY,
+      baseURL: baseUrl,
+      fetch: recordingFetch(sdkSeen),
+      maxRetries: 0,
+    });
+    await sdk.messages.create({ model: MODEL, max_tokens: 1, messages: [] }).catch(() => {});
+
+    const seen: WireRequest[] = [];
+    const adapter = createProviderAdapter({
+      spec,
+      apiKey: KEY,
+      baseUrl,
+      fetch: recordingFetch(seen),
+      now: Date.now,
+    });
+    await rejection(adapter.chat(ask("hi"), opts()));
+    await rejection(collect(adapter.stream(ask("hi"), opts())));
+
+    for (const request of seen) {
+      assert.equal(request.url, sdkSeen[0].url);
+      assert.equal(request.headers["anthropic-version"], sdkSeen[0].headers["anthropic-version"]);
+      // The documented header for an API key; no beta features are asked for.
+      assert.deepEqual(request.headers, {
+        accept: "application/json",
+        "anthropic-version": "2026-10-21",
+        "content-type": "application/json",
+        "x-api-key": KEY,
+      });
+    }
+  }
+});
+
+Deno.test("anthropic adapter: retry-after-ms reaches the error; a non-JSON body classifies by status", async () => {
+  const answering = (status: number, body: string, headers: Record<string, string>) =>
+    createProviderAdapter({
+      spec,
+      apiKey: KEY,
+      baseUrl: "http://canned.invalid",
+      fetch: () => Promise.resolve(new Response(body, { status, headers })),
+      now: Date.now,
+    });
+  const limited = await rejection(
+    answering(429, '{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}', {
+      "retry-after-ms": "750",
+    }).chat(ask("x"), opts()),
+  );
+  assert.equal(limited.code, "RATE_LIMIT");
+  assert.equal(limited.retryAfterMs, 750);
+
+  const gateway = await rejection(
+    answering(504, "upstream timed out", { "content-type": "text/plain" }).chat(ask("x"), opts()),
+  );
+  assert.equal(gateway.code, "PROVIDER_ERROR");
+  assert.equal(gateway.retryable, true);
+  assert.equal(gateway.upstreamStatus, 504);
 });

@@ -4,6 +4,7 @@
  * response mapping, streaming, embeddings and failure classification.
  */
 import assert from "node:assert/strict";
+import OpenAI from "openai";
 import type { MockProvider } from "../scripts/mock-provider.ts";
 import {
   ask,
@@ -693,4 +694,160 @@ Deno.test("openai adapter: leaving a stream early aborts the upstream request", 
     assert.equal(mock.requests[0].outcome, "aborted");
     assert.ok(mock.requests[0].eventsSent < 10);
   });
+});
+
+/** What one request put on the wire. */
+interface WireRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** A fetch that records each request and answers 400, so any client stops after one call. */
+function recordingFetch(seen: WireRequest[]): typeof fetch {
+  return (input, init) => {
+    const request = new Request(input, init);
+    return request.text().then((text) => {
+      seen.push({
+        url: request.url,
+        headers: Object.fromEntries(request.headers),
+        body: JSON.parse(text),
+      });
+      return Response.json({ error: { message: "recorded" } }, { status: 400 });
+    });
+  };
+}
+
+Deno.test("openai adapter: the URL and credentials on the wire are the pinned SDK's, and nothing more", async () => {
+  for (const baseUrl of ["http://upstream.test/v1", "http://upstream.test/v1/"]) {
+    const sdkSeen: WireRequest[] = [];
+    const sdk = new OpenAI({
+      apiKey: KEY,
+      baseURL: baseUrl,
+      fetch: recordingFetch(sdkSeen),
+      maxRetries: 0,
+      organization: null,
+      project: null,
+    });
+    await sdk.chat.completions.create({ model: "m", messages: [] }).catch(() => {});
+    await sdk.embeddings.create({ model: "m", input: ["a"] }).catch(() => {});
+
+    const seen: WireRequest[] = [];
+    const adapter = createProviderAdapter({
+      spec: specOf("openai"),
+      apiKey: KEY,
+      baseUrl,
+      fetch: recordingFetch(seen),
+      now: Date.now,
+    });
+    await rejection(adapter.chat(ask("hi"), opts("m")));
+    await rejection(collect(adapter.stream(ask("hi"), opts("m"))));
+    await rejection(adapter.embed!({ input: ["a"] }, opts("m")));
+
+    assert.deepEqual(seen.map((r) => r.url), [sdkSeen[0].url, sdkSeen[0].url, sdkSeen[1].url]);
+    assert.equal(seen[0].url, "http://upstream.test/v1/chat/completions");
+    for (const request of seen) {
+      assert.equal(request.headers.authorization, sdkSeen[0].headers.authorization);
+      // Only what the protocol needs: no organization/project header reaches other providers.
+      assert.deepEqual(request.headers, {
+        accept: "application/json",
+        authorization: `Bearer ${KEY}`,
+        "content-type": "application/json",
+      });
+    }
+  }
+});
+
+/** An adapter for `provider` whose every call gets `status` with `body` and `headers`. */
+function failingAdapter(
+  provider: string,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+  apiKey = KEY,
+): ProviderAdapter {
+  return createProviderAdapter({
+    spec: specOf(provider),
+    apiKey,
+    baseUrl: "http://canned.invalid/v1",
+    fetch: () => Promise.resolve(new Response(body, { status, headers })),
+    now: Date.now,
+  });
+}
+
+Deno.test("openai adapter: retry-after-ms and retry-after reach the error", async () => {
+  const limited = await rejection(
+    failingAdapter("openai", 429, '{"error":{"message":"slow down"}}', {
+      "retry-after-ms": "1500",
+      "retry-after": "9",
+    }).chat(ask("x"), opts()),
+  );
+  assert.equal(limited.code, "RATE_LIMIT");
+  assert.equal(limited.retryAfterMs, 1500, "retry-after-ms wins over retry-after");
+
+  const unavailable = await rejection(
+    failingAdapter("openai", 503, "", { "retry-after": "3" }).chat(ask("x"), opts()),
+  );
+  assert.equal(unavailable.code, "PROVIDER_ERROR");
+  assert.equal(unavailable.retryable, true);
+  assert.equal(unavailable.retryAfterMs, 3000);
+});
+
+Deno.test("openai adapter: an error body that is not JSON classifies by its status", async () => {
+  const gateway = await rejection(
+    failingAdapter("openai", 502, "<html>Bad Gateway</html>", { "content-type": "text/html" })
+      .chat(ask("x"), opts()),
+  );
+  assert.equal(gateway.code, "PROVIDER_ERROR");
+  assert.equal(gateway.retryable, true);
+  assert.equal(gateway.upstreamStatus, 502);
+  assert.match(gateway.message, /Bad Gateway/);
+
+  // Self-hosted servers (Ollama) put the message in `error` as plain text.
+  const missing = await rejection(
+    failingAdapter("openai", 404, '{"error":"model \\"llama9\\" not found"}').chat(
+      ask("x"),
+      opts(),
+    ),
+  );
+  assert.equal(missing.code, "PROVIDER_ERROR");
+  assert.equal(missing.fallback, true);
+  assert.match(missing.message, /model "llama9" not found/);
+});
+
+Deno.test("openai adapter: a key of no known shape echoed in an error body is scrubbed", async () => {
+  const key = "acme-live-7f3a9c2e41b8d6f0";
+  const echo = `key ${key} (or ${encodeURIComponent(key)}, ${btoa(key)}) is not allowed here`;
+  const error = await rejection(
+    failingAdapter("openai", 400, JSON.stringify({ error: { message: echo } }), {}, key)
+      .chat(ask("x"), opts()),
+  );
+  assert.equal(error.code, "PROVIDER_ERROR");
+  assert.match(error.message, /is not allowed here/);
+  assert.equal(error.message.includes(key), false);
+  assert.equal(error.message.includes(btoa(key).slice(2, -2)), false);
+});
+
+Deno.test("openai adapter: stream: events read together with a broken one still arrive first", async () => {
+  const adapter = cannedAdapter("openai", () =>
+    new Response(
+      // One read of the body: a good chunk, then one that is not JSON.
+      `data: ${JSON.stringify(chunkOf({ content: "Hi" }))}\n\ndata: {"choices": [\n\n`,
+      { headers: { "content-type": "text/event-stream" } },
+    ));
+  const { error, seen } = await failedStream(adapter.stream(ask("x"), opts("m")));
+  assert.deepEqual(seen.map((e) => e.type), ["start", "text-delta"]);
+  assert.equal(error.code, "PROVIDER_ERROR");
+  assert.equal(error.retryable, true);
+});
+
+Deno.test("openai adapter: stream: nothing after [DONE] is read", async () => {
+  const adapter = cannedAdapter("openai", () =>
+    new Response(
+      `data: ${JSON.stringify(chunkOf({ content: "Hi" }, "stop"))}\n\ndata: [DONE]\n\n` +
+        `data: ${JSON.stringify(chunkOf({ content: " again" }))}\n\ndata: not json\n\n`,
+      { headers: { "content-type": "text/event-stream" } },
+    ));
+  const events = await collect(adapter.stream(ask("x"), opts("m")));
+  assert.deepEqual(events.map((e) => e.type), ["start", "text-delta", "finish"]);
 });

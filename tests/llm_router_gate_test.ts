@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { LLMError } from "../supabase/functions/_shared/llm/errors.ts";
-import type { TargetGate } from "../supabase/functions/_shared/llm/router.ts";
+import type { TargetGate } from "../supabase/functions/_shared/llm/route-types.ts";
 import { ask, never, routerWorld } from "./helpers/router-world.ts";
 
 function recordingGate(refuse: (model: string) => LLMError | undefined = () => undefined) {

@@ -60,6 +60,27 @@ Deno.test("native: systemPrompt goes first, then the messages; the output cap re
   }
 });
 
+Deno.test("native: systemPrompt and the conversation's system messages become one system prompt, first", async () => {
+  const world = await routerHttpWorld();
+  try {
+    const response = await world.post("", {
+      systemPrompt: "Be terse.",
+      messages: [
+        { role: "user", content: "one" },
+        { role: "system", content: "Answer in French." },
+        { role: "user", content: "two" },
+      ],
+    });
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    const sent = world.mock.requests[0].body as { messages: { role: string; content: string }[] };
+    assert.deepEqual(sent.messages.map((m) => m.role), ["system", "user", "user"]);
+    assert.equal(sent.messages[0].content, "Be terse.\n\nAnswer in French.");
+  } finally {
+    await world.close();
+  }
+});
+
 Deno.test("native: stream gives start, text, finish with usage and cost, then [DONE]", async () => {
   const world = await routerHttpWorld();
   try {

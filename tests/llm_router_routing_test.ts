@@ -18,7 +18,10 @@ Deno.test("routing: the default chain, minus providers without a key", async () 
     "gemini-2.5-flash",
   ]);
   assert.equal(plan.candidates.source, "default");
-  assert.deepEqual(plan.skipped, [{ model: "deepseek-chat", reason: "no API key for deepseek" }]);
+  assert.deepEqual(plan.skipped, [{
+    model: "deepseek-chat",
+    reason: { kind: "no-key", provider: "deepseek" },
+  }]);
 });
 
 Deno.test("routing: a use case picks its chain; a tier maps to a use case", async () => {
@@ -103,10 +106,9 @@ Deno.test("routing: images need vision, tools need tool use, JSON needs json mod
     },
   });
   assert.deepEqual(image.targets.map((t) => t.model.id), ["gpt-4o-mini"]);
-  assert.ok(
-    image.skipped.some((s) =>
-      s.model === "mistral-large-latest" && s.reason === "no vision support"
-    ),
+  assert.deepEqual(
+    image.skipped.find((s) => s.model === "mistral-large-latest")?.reason,
+    { kind: "missing-capability", capability: "vision" },
   );
   const tools = await world.router.plan({
     chat: {
@@ -114,15 +116,17 @@ Deno.test("routing: images need vision, tools need tool use, JSON needs json mod
       tools: [{ name: "t", parameters: { type: "object" } }],
     },
   });
-  assert.ok(
-    tools.skipped.some((s) => s.model === "deepseek-reasoner" && s.reason === "no tools support"),
+  assert.deepEqual(
+    tools.skipped.find((s) => s.model === "deepseek-reasoner")?.reason,
+    { kind: "missing-capability", capability: "tools" },
   );
   assert.equal(tools.targets[0].model.id, "mistral-large-latest");
   const json = await world.router.plan({
     chat: { messages: [{ role: "user", content: "x" }], responseFormat: { type: "json_object" } },
   });
-  assert.ok(
-    json.skipped.some((s) => s.model === "deepseek-reasoner" && s.reason === "no json support"),
+  assert.deepEqual(
+    json.skipped.find((s) => s.model === "deepseek-reasoner")?.reason,
+    { kind: "missing-capability", capability: "json" },
   );
 });
 
@@ -136,7 +140,7 @@ Deno.test("routing: a model whose window cannot hold the request is dropped befo
   const long = "word ".repeat(5_000);
   const plan = await world.router.plan(ask(long));
   assert.deepEqual(plan.targets.map((t) => t.model.id), ["gpt-4o-mini"]);
-  assert.equal(plan.skipped[0].reason, "context window too small");
+  assert.equal(plan.skipped[0].reason.kind, "window-too-small");
   assert.equal(world.fakes.calls.length, 0);
 });
 

@@ -15,6 +15,7 @@ import {
   TokenBudgetManager,
 } from "../supabase/functions/_shared/llm/tokens.ts";
 import { utf8Length } from "../supabase/functions/_shared/llm/token-count.ts";
+import { loadGptTokenizer } from "../supabase/functions/_shared/tokenizer/gpt-tokenizer.ts";
 import type { LLMMessage, LLMTool } from "../supabase/functions/_shared/llm/types.ts";
 
 /** One token per whitespace-separated word: never more than the UTF-8 bytes, like a real BPE. */
@@ -122,8 +123,14 @@ Deno.test("tokens: approx models count o200k × the multiplier, rounded up", asy
 });
 
 Deno.test("tokens: a non-positive or non-finite multiplier is refused", () => {
-  assert.throws(() => new TokenBudgetManager({ approxMultiplier: 0 }), RangeError);
-  assert.throws(() => new TokenBudgetManager({ approxMultiplier: Number.NaN }), RangeError);
+  assert.throws(
+    () => new TokenBudgetManager({ loadEncoder: wordLoader(), approxMultiplier: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new TokenBudgetManager({ loadEncoder: wordLoader(), approxMultiplier: Number.NaN }),
+    RangeError,
+  );
 });
 
 // ------------------------------------------------------- fast path, laziness
@@ -199,15 +206,14 @@ Deno.test("tokens: a failed load is not cached; the next count tries again", asy
   assert.equal(attempts, 2);
 });
 
-Deno.test("tokens: gpt-tokenizer is only imported dynamically, with literal specifiers", async () => {
-  for (const file of ["tokens.ts", "token-count.ts"]) {
-    const url = new URL(`../supabase/functions/_shared/llm/${file}`, import.meta.url);
+Deno.test("tokens: gpt-tokenizer is only imported dynamically, with literal specifiers, by its binding", async () => {
+  const binding = "../supabase/functions/_shared/tokenizer/gpt-tokenizer.ts";
+  for (const file of ["llm/tokens.ts", "llm/token-count.ts", "tokenizer/gpt-tokenizer.ts"]) {
+    const url = new URL(`../supabase/functions/_shared/${file}`, import.meta.url);
     const source = await Deno.readTextFile(url);
     assert.doesNotMatch(source, /^\s*(import|export)[^(]*["']gpt-tokenizer/m, file);
   }
-  const source = await Deno.readTextFile(
-    new URL("../supabase/functions/_shared/llm/token-count.ts", import.meta.url),
-  );
+  const source = await Deno.readTextFile(new URL(binding, import.meta.url));
   assert.match(source, /import\("gpt-tokenizer\/encoding\/o200k_base"\)/);
   assert.match(source, /import\("gpt-tokenizer\/encoding\/cl100k_base"\)/);
 });
@@ -500,14 +506,14 @@ const claude = catalog.get("claude-sonnet-4-6")!;
 const FOX = "Hello, world! The quick brown fox jumps over the lazy dog.";
 
 Deno.test("tokens (gpt-tokenizer): o200k counts are the known values", async () => {
-  const manager = new TokenBudgetManager();
+  const manager = new TokenBudgetManager({ loadEncoder: loadGptTokenizer });
   assert.equal(gpt4o.tokenizer, "o200k");
   assert.equal(await manager.countText(FOX, gpt4o), 14);
   assert.equal(await manager.countMessages([user(FOX)], gpt4o), 18);
 });
 
 Deno.test("tokens (gpt-tokenizer): cl100k and o200k differ; approx is ceil(o200k × 1.2)", async () => {
-  const manager = new TokenBudgetManager();
+  const manager = new TokenBudgetManager({ loadEncoder: loadGptTokenizer });
   const japanese = "日本語のテキストです。";
   assert.equal(embeddingSmall.tokenizer, "cl100k");
   assert.equal(await manager.countText(japanese, gpt4o), 8);
@@ -519,7 +525,7 @@ Deno.test("tokens (gpt-tokenizer): cl100k and o200k differ; approx is ceil(o200k
 });
 
 Deno.test("tokens (gpt-tokenizer): a text's UTF-8 length never falls below its token count", async () => {
-  const manager = new TokenBudgetManager();
+  const manager = new TokenBudgetManager({ loadEncoder: loadGptTokenizer });
   const texts = [
     "a",
     " ",
@@ -540,7 +546,7 @@ Deno.test("tokens (gpt-tokenizer): a text's UTF-8 length never falls below its t
 });
 
 Deno.test("tokens (gpt-tokenizer): special-token text in user input is counted, not thrown on", async () => {
-  const manager = new TokenBudgetManager();
+  const manager = new TokenBudgetManager({ loadEncoder: loadGptTokenizer });
   const count = await manager.countText("ignore this <|endoftext|> and <|im_start|>", gpt4o);
   assert.ok(count > 4, String(count));
 });

@@ -77,8 +77,8 @@ async function worldOver(db: Db) {
 const parsed = (logs: string[], event: string) =>
   logs.map((line) => JSON.parse(line)).filter((line) => line.event === event);
 
-const usageOf = (world: RouterWorld) => world.usage!;
-const auditOf = (world: RouterWorld) => world.auditQueue!;
+const usageOf = (world: RouterWorld) => world.records.queues.usage!;
+const auditOf = (world: RouterWorld) => world.records.queues.audit!;
 
 Deno.test("poisoned rows on a real database: every other usage row and audit event lands, the poisoned are repaired or set aside", async () => {
   const database = await freshDb();

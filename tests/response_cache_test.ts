@@ -6,7 +6,7 @@ import {
   responseCacheKey,
   StreamedAnswer,
 } from "../supabase/functions/_shared/guards/response-cache.ts";
-import type { RouteRequest } from "../supabase/functions/_shared/llm/router.ts";
+import type { RouteRequest } from "../supabase/functions/_shared/llm/route-types.ts";
 import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
 import type { LLMStreamEvent } from "../supabase/functions/_shared/llm/types.ts";
 

@@ -129,6 +129,26 @@ Deno.test("scrubbingLogger: a world's secrets leave every string field before th
   assert.ok(!lines[0].includes(encodeURIComponent(KEY)), lines[0]);
 });
 
+Deno.test("scrubbingLogger: the caller's fields are never changed, with or without a secret in them", () => {
+  const lines: string[] = [];
+  const log = scrubbingLogger(
+    jsonLogger("test", (_level, line) => lines.push(line)),
+    new SecretScrubber([KEY]),
+  );
+  const leaky = { detail: `upstream said ${KEY}`, attempts: 1 };
+  const plain = { detail: "upstream said no", attempts: 2 };
+  log.error("failed", leaky);
+  log.info("done", plain);
+  assert.deepEqual(leaky, { detail: `upstream said ${KEY}`, attempts: 1 });
+  assert.deepEqual(plain, { detail: "upstream said no", attempts: 2 });
+  const [first, second] = lines.map((line) => JSON.parse(line));
+  assert.equal(first.detail, `upstream said ${SCRUBBED}`);
+  assert.equal(second.detail, "upstream said no");
+  assert.equal(second.attempts, 2);
+  // Each line carries the time it was written.
+  for (const { ts } of [first, second]) assert.ok(Math.abs(Date.parse(ts) - Date.now()) < 5_000);
+});
+
 Deno.test("scrubbingLogger: given a builder, it reads the secrets on the first line, once", () => {
   const lines: string[] = [];
   let builds = 0;

@@ -403,3 +403,24 @@ Deno.test("state store (memory): expiry follows the injected clock", async () =>
   now = 100;
   assert.equal(await store.get("k"), undefined);
 });
+
+Deno.test("state store (memory): an operation that changes the hash it is given is refused, and the hash stays", async () => {
+  const store = new MemoryStateStore();
+  const op = <R>(
+    name: string,
+    apply: AtomicOperation<R>["apply"],
+    decode: AtomicOperation<R>["decode"],
+  ) => ({ name, lua: "", apply, decode }) satisfies AtomicOperation<R>;
+  const write = op("write", (_fields, args) => ({ fields: { a: args[0] }, reply: [1] }), () => {});
+  const read = op("read", (fields) => ({ reply: [fields?.a ?? ""] }), (reply) => String(reply[0]));
+  // As a Lua script cannot change Redis's hash behind its back, a step must return a new one.
+  const sneaky = op("sneaky", (fields) => {
+    (fields as Record<string, string>).a = "changed";
+    return { reply: [1] };
+  }, () => {});
+  await store.run(write, "k", ["one"]);
+  let outcome: Promise<void> | undefined;
+  assert.doesNotThrow(() => outcome = store.run(sneaky, "k", []), "a rejection, never a throw");
+  await assert.rejects(outcome!, TypeError);
+  assert.equal(await store.run(read, "k", []), "one");
+});

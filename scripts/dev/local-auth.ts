@@ -14,6 +14,7 @@
  */
 import { base64UrlEncode } from "../../supabase/functions/_shared/security/base64url.ts";
 import { Hs256Jwt, type JwtClaims } from "../../supabase/functions/_shared/security/jwt-hs256.ts";
+import { JwtVerifier } from "../../supabase/functions/_shared/security/jwt-verifier.ts";
 import { LOCAL_ACCOUNT_ID, LOCAL_ADMIN_ID, LOCAL_USER_ID } from "./local-keys.ts";
 
 /** The password of both local users. Public, like the local JWT secret. */
@@ -59,6 +60,7 @@ interface RefreshGrant {
 export function createLocalAuth(options: LocalAuthOptions): Handler {
   const jwt = new Hs256Jwt(options.secret);
   const now = options.now ?? Date.now;
+  const verifier = new JwtVerifier({ hs256Secret: options.secret, now });
   const grants = new Map<string, RefreshGrant>();
 
   const session = async (user: LocalUser, sessionId: string) => {
@@ -92,7 +94,7 @@ export function createLocalAuth(options: LocalAuthOptions): Handler {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
     if (!token) return undefined;
     try {
-      return await jwt.verify(token, Math.floor(now() / 1_000));
+      return await verifier.verify(token);
     } catch {
       return undefined;
     }

@@ -22,8 +22,17 @@ export type FakeStep =
   | { text: string; toolCalls?: { id: string; name: string; arguments: string }[] }
   | { error: LLMErrorCode; retryAfterMs?: number; fallback?: boolean }
   | { hang: true }
-  /** Streams `text` word by word, then fails with `error` after `after` events (or never). */
-  | { streamText: string; failAfter?: number; error?: LLMErrorCode; stallAfter?: number };
+  /**
+   * Streams `text` word by word, then fails with `error` after `failAfter` events (or never);
+   * `firstEventAfterMs` holds the first event back that long (a model thinking).
+   */
+  | {
+    streamText: string;
+    failAfter?: number;
+    error?: LLMErrorCode;
+    stallAfter?: number;
+    firstEventAfterMs?: number;
+  };
 
 /** A call as the fake saw it. */
 export interface FakeCall {
@@ -135,14 +144,33 @@ async function react(
 
 function untilAborted(options: ProviderCallOptions, provider: string): Promise<never> {
   return new Promise((_, reject) => {
-    const fail = () => {
-      const timeout = options.signal.reason instanceof DOMException &&
-        options.signal.reason.name === "TimeoutError";
-      reject(errorOf(timeout ? "TIMEOUT" : "ABORTED", provider, options.model));
-    };
+    const fail = () => reject(abortError(options, provider));
     if (options.signal.aborted) fail();
     else options.signal.addEventListener("abort", fail, { once: true });
   });
+}
+
+/** Waits `ms`, or fails as the adapters do when the call is aborted first. */
+function delay(ms: number, options: ProviderCallOptions, provider: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = () => {
+      clearTimeout(timer);
+      reject(abortError(options, provider));
+    };
+    const timer = setTimeout(() => {
+      options.signal.removeEventListener("abort", fail);
+      resolve();
+    }, ms);
+    if (options.signal.aborted) fail();
+    else options.signal.addEventListener("abort", fail, { once: true });
+  });
+}
+
+/** TIMEOUT when the router's timeout aborted the call, ABORTED when the caller did. */
+function abortError(options: ProviderCallOptions, provider: string): LLMError {
+  const timeout = options.signal.reason instanceof DOMException &&
+    options.signal.reason.name === "TimeoutError";
+  return errorOf(timeout ? "TIMEOUT" : "ABORTED", provider, options.model);
 }
 
 async function* streamOf(
@@ -151,6 +179,9 @@ async function* streamOf(
   provider: string,
 ): AsyncGenerator<LLMStreamEvent> {
   await react(step, options, provider);
+  if (step && "streamText" in step && step.firstEventAfterMs) {
+    await delay(step.firstEventAfterMs, options, provider);
+  }
   const text = step && "streamText" in step ? step.streamText : `ok from ${options.model}`;
   const events: LLMStreamEvent[] = [
     { type: "start", provider, model: options.model },

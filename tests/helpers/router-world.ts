@@ -34,7 +34,7 @@ export function routerWorld(
   const clock = { now: () => time, advance: (ms: number) => (time += ms) };
   const config = defaultRouterConfig();
   config.retry = { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 2_000 };
-  config.timeouts = { requestMs: 150, firstEventMs: 150, idleMs: 150 };
+  config.timeouts = { ...config.timeouts, requestMs: 150, firstEventMs: 150, idleMs: 150 };
   tune(config);
   const router = new LLMRouter({
     config,

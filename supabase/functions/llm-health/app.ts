@@ -10,8 +10,9 @@
 import { createFunctionApp, methodNotAllowed, notFound } from "../_shared/http/app.ts";
 import { jsonResponse } from "../_shared/http/errors.ts";
 import { checkReadiness } from "../_shared/health/readiness.ts";
+import { retryingLazy } from "../_shared/runtime/retrying-lazy.ts";
 import { requireScheduler } from "./check-auth.ts";
-import { buildHealthWorld, type HealthAppDeps, type HealthWorld } from "./world.ts";
+import { buildHealthWorld, type HealthAppDeps } from "./world.ts";
 
 export type { HealthAppDeps } from "./world.ts";
 
@@ -21,13 +22,9 @@ const REPORT_PATHS = new Set(["/", "/health", "/providers"]);
 /** Builds the llm-health request handler. Reads no env until the first request. */
 export function createHealthApp(deps: HealthAppDeps): (request: Request) => Promise<Response> {
   const now = deps.now ?? Date.now;
-  let world: Promise<HealthWorld> | undefined;
-  const currentWorld = () =>
-    world ??= buildHealthWorld(deps).catch((error) => {
-      // A failed build is retried by the next request, not cached for the isolate's life.
-      world = undefined;
-      throw error;
-    });
+  // A failed build is retried by the next request, not cached for the isolate's life.
+  const world = retryingLazy(() => buildHealthWorld(deps));
+  const currentWorld = world.get;
 
   return createFunctionApp({
     name: "llm-health",

@@ -5,10 +5,12 @@
  * scheduler with the job secret (`x-job-secret`, the function's
  * LLM_JOB_SECRET). Pings cost money, so nobody else may force them.
  */
-import { bearerToken } from "../_shared/http/auth.ts";
+import { bearerToken, unauthorized } from "../_shared/http/auth.ts";
 import { isServerKey } from "../_shared/http/callers.ts";
-import { HttpError } from "../_shared/http/errors.ts";
 import { sameSecret } from "../_shared/security/same-secret.ts";
+
+/** The function a 401 names in its `WWW-Authenticate` challenge. */
+const REALM = "llm-health";
 
 /** Accepted secrets; an empty list or an unset secret accepts nothing. */
 export interface CheckCredentials {
@@ -27,15 +29,12 @@ export async function requireScheduler(
     throw unauthorized(
       "AUTH_MISSING",
       "Authorization: Bearer <service key> or x-job-secret is required",
+      REALM,
     );
   }
   if (jobSecret !== null && credentials.jobSecret) {
     if (await sameSecret(jobSecret, credentials.jobSecret)) return;
   }
   if (token !== undefined && await isServerKey(token, credentials.serverKeys)) return;
-  throw unauthorized("AUTH_INVALID", "The service key or job secret is wrong");
-}
-
-function unauthorized(code: string, message: string): HttpError {
-  return new HttpError(401, code, message, {}, { "www-authenticate": 'Bearer realm="llm-health"' });
+  throw unauthorized("AUTH_INVALID", "The service key or job secret is wrong", REALM);
 }

@@ -11,7 +11,7 @@ import { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
 import { ProviderHealthChecks } from "../_shared/health/provider-checks.ts";
 import { healthSettingsFrom } from "../_shared/health/settings.ts";
 import { routerConfigFrom } from "../_shared/llm/config.ts";
-import { createRouterFromEnv, type RouterEnvDeps } from "../_shared/llm/from-env.ts";
+import { createRouterFromEnv, type RouterEnvDeps } from "../_shared/router-env/from-env.ts";
 import type { Db } from "../_shared/store/db.ts";
 import { stateStoreFromEnv } from "../_shared/store/from-env.ts";
 import { postgresDb } from "../_shared/store/postgres-db.ts";

@@ -12,6 +12,7 @@
  */
 import { scrubbingLogger } from "../_shared/runtime/log.ts";
 import { BUILT_IN_PROVIDERS } from "../_shared/llm/providers/registry.ts";
+import { platformCircuitKey } from "../_shared/llm/circuit-key.ts";
 import { secretScrubberFromEnv } from "../_shared/security/known-secrets.ts";
 import { createFunctionApp, methodNotAllowed, notFound } from "../_shared/http/app.ts";
 import { HttpError, jsonResponse } from "../_shared/http/errors.ts";
@@ -27,6 +28,7 @@ import { type CircuitReport, metricsReport } from "../_shared/metrics/report.ts"
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "../_shared/metrics/prometheus.ts";
 import type { MetricsSnapshot } from "../_shared/metrics/snapshot.ts";
 import { budgetStatus } from "./budget-status.ts";
+import { retryingLazy } from "../_shared/runtime/retrying-lazy.ts";
 import { buildMetricsWorld, type MetricsWorld, type MetricsWorldDeps } from "./world.ts";
 
 /** Builds the llm-metrics handler. Reads no env until the first request. */
@@ -36,7 +38,8 @@ export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => 
     deps.log,
     () => secretScrubberFromEnv(deps.env, BUILT_IN_PROVIDERS.map((spec) => spec.keyEnv)),
   );
-  let world: Promise<MetricsWorld> | undefined;
+  // Built on the first request that needs it, and again after a failed build.
+  const world = retryingLazy(() => buildMetricsWorld({ ...deps, log }));
   return createFunctionApp({
     name: "llm-metrics",
     env: deps.env,
@@ -49,8 +52,7 @@ export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => 
       if (path !== "/" && path !== "/metrics" && path !== "/reset" && !budgetPath) {
         throw notFound(path);
       }
-      world ??= buildMetricsWorld({ ...deps, log });
-      const current = await world;
+      const current = await world.get();
       const caller = await authenticateCaller(request, current.credentials);
 
       if (budgetPath) {
@@ -166,7 +168,7 @@ async function circuitsOf(
     world.catalog.all().map(async (model) => ({
       provider: model.provider,
       model: model.id,
-      state: await world.breakers.state(`platform:${model.provider}:${model.id}`, world.now()),
+      state: await world.breakers.state(platformCircuitKey(model.provider, model.id), world.now()),
     })),
   );
   return readings.filter((c) => c.state !== "CLOSED" || served.has(`${c.provider}:${c.model}`));

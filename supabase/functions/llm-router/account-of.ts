@@ -2,13 +2,13 @@
 import { validationError } from "../_shared/http/errors.ts";
 import { isUuid } from "../_shared/data/ids.ts";
 import type { AccountAccess } from "../_shared/http/callers.ts";
-import type { RouterRequestContext } from "./context.ts";
+import type { RequestContext } from "./context.ts";
 
 /** The caller's account (or `?accountId=`), which must be a UUID the caller may act for. */
 export async function accountOf(
-  context: RouterRequestContext,
+  request: RequestContext,
 ): Promise<AccountAccess & { accountId: string }> {
-  const access = await context.access(context.query.get("accountId") ?? undefined);
+  const access = await request.access(request.query.get("accountId") ?? undefined);
   if (!isUuid(access.accountId)) {
     throw validationError(
       "accountId",

@@ -5,135 +5,174 @@
  * targets each pass the budget and model-ceiling gate. A successful miss
  * fills the cache, a streamed one included.
  */
-import type { UseCase } from "../_shared/llm/catalog.ts";
-import type {
-  LLMRouter,
-  RoutedChat,
-  RoutedStream,
-  RouteOutcome,
-  RouteRequest,
-} from "../_shared/llm/router.ts";
+import type { LLMRouter } from "../_shared/llm/router.ts";
+import type { RoutedStream, RouteOutcome, RouteRequest } from "../_shared/llm/route-types.ts";
+import { batchedEvents, batchesOf, type EventBatches } from "../_shared/llm/event-batches.ts";
 import type { LLMChatResponse, LLMStreamEvent } from "../_shared/llm/types.ts";
 import {
   type CacheStatus,
   replayEvents,
+  type ResponseCache,
   responseCacheKey,
   StreamedAnswer,
 } from "../_shared/guards/response-cache.ts";
-import type { GuardedCaller, RateLimitStatus } from "../_shared/guards/gateway-guards.ts";
-import type { RouterRequestContext } from "./context.ts";
+import type {
+  GatewayGuards,
+  GuardedCaller,
+  RateLimitStatus,
+} from "../_shared/guards/gateway-guards.ts";
+import type { ChatAnswer } from "../_shared/dialects/chat-dialect.ts";
+import type { Logger } from "../_shared/runtime/log.ts";
+import type { WaitUntil } from "../_shared/runtime/background.ts";
 import { errorMessage } from "../_shared/runtime/error-message.ts";
 
-/** What to run. */
+/** What the flow runs with, once per isolate. */
+export interface ChatFlowDeps {
+  guards: GatewayGuards;
+  /** Absent when the response cache is off. */
+  cache?: ResponseCache;
+  /** Use cases whose requests are cached unless they say `cache: false`. */
+  cacheUseCases: ReadonlySet<string>;
+  /** What a client leaving mid-stream does to the upstream call. */
+  onClientDisconnect: "finish" | "abort";
+  waitUntil: WaitUntil;
+  now: () => number;
+  log: Logger;
+}
+
+/** One request to run. */
 export interface ChatFlowRequest {
+  /** The router request, its account resolved. */
   request: RouteRequest;
   router: LLMRouter;
   caller: GuardedCaller;
-  stream: boolean;
+  /** Whose cache entries the request may see (`acct:<id>`, `user:<id>`, …); absent: no cache. */
+  cacheScope?: string;
   /** The request's own cache choice; absent: its use case's setting. */
   cache?: boolean;
-  /** More than 1 runs the router's tool loop (never cached). */
+  /** More than 1 runs the router's tool loop (never cached, never streamed). */
   maxSteps?: number;
+  /** False for queued jobs: their runner paces them, not the caller's bucket. */
+  rateLimited: boolean;
+  signal: AbortSignal;
+  requestId: string;
 }
 
-/** How it was answered, with the caller's bucket after its token (for the `x-ratelimit-*` headers). */
-export type ChatFlowResult =
-  & (
-    | { kind: "answer"; answer: RoutedChat & { steps?: number }; cache: CacheStatus }
-    | { kind: "stream"; routed: RoutedStream; cache: CacheStatus }
-  )
-  & { rateLimit?: RateLimitStatus };
+/** How a request was served, with the caller's bucket after its token (the `x-ratelimit-*` headers). */
+interface Served {
+  cache: CacheStatus;
+  rateLimit?: RateLimitStatus;
+}
 
-/** Runs `flow` for the request in `context`. */
-export async function runChatFlow(
-  context: RouterRequestContext,
-  flow: ChatFlowRequest,
-): Promise<ChatFlowResult> {
-  const { world, signal } = context;
-  const { gate, rateLimit } = await world.guards.admit(flow.caller);
-  const request: RouteRequest = gate ? { ...flow.request, gate } : flow.request;
-  const toolLoop = flow.maxSteps !== undefined && flow.maxSteps > 1;
+/** A finished answer. */
+export type AnsweredChat = Served & { answer: ChatAnswer };
 
-  const useCase = request.useCase ?? "general";
-  const wanted = flow.cache ?? world.guardEnv.responseCacheUseCases.has(useCase);
-  const cache = world.responseCache;
-  const key = cache && wanted && !toolLoop
-    ? await responseCacheKey(cacheScope(context, flow.caller), request)
-    : undefined;
-  if (cache && key) {
-    const hit = await cache.get(key).catch(() => undefined);
+/** A committed stream. */
+export type StreamedChat = Served & { routed: RoutedStream };
+
+/** The request past the door's guards: gated, and looked up in the cache. */
+interface Admitted {
+  request: RouteRequest;
+  rateLimit?: RateLimitStatus;
+  /** The cache key, when the request is cached. */
+  key?: string;
+  hit?: LLMChatResponse;
+}
+
+/** Runs chat requests through guards, cache and router. One per isolate. */
+export class ChatFlow {
+  constructor(private readonly deps: ChatFlowDeps) {}
+
+  /** A finished answer (the tool loop when `maxSteps` > 1); failures are thrown as `LLMError`s. */
+  async answer(flow: ChatFlowRequest): Promise<AnsweredChat> {
+    const toolLoop = flow.maxSteps !== undefined && flow.maxSteps > 1;
+    const { request, rateLimit, key, hit } = await this.#admit(flow, !toolLoop);
     if (hit) {
-      const route = cachedRoute(hit, useCase as UseCase);
-      return flow.stream
-        ? { kind: "stream", routed: replayedStream(hit, route), cache: "HIT", rateLimit }
-        : { kind: "answer", answer: { ...hit, costUsd: 0, route }, cache: "HIT", rateLimit };
+      const route = cachedRoute(hit, request.useCase ?? "general");
+      return { answer: { ...hit, costUsd: 0, route }, cache: "HIT", rateLimit };
     }
+    const answer = toolLoop
+      ? await flow.router.chatWithTools(request, flow.maxSteps!, flow.signal)
+      : await flow.router.chat(request, flow.signal);
+    if (key) this.#keep(key, answer, flow.requestId);
+    return { answer, cache: key ? "MISS" : "BYPASS", rateLimit };
   }
-  const status: CacheStatus = key ? "MISS" : "BYPASS";
-  const keep = (answer: LLMChatResponse | undefined) => {
-    if (!cache || !key || !answer) return;
-    world.waitUntil(
-      cache.put(key, answer, context.now()).catch((error) =>
-        context.log.warn("response_cache_write_failed", {
-          requestId: context.requestId,
-          detail: errorMessage(error),
-        })
-      ),
-    );
-  };
 
-  if (flow.stream) {
-    const routed = await streamDetached(context, flow.router, request, signal);
-    if (!key) return { kind: "stream", routed, cache: status, rateLimit };
+  /** A committed stream; failures before the commit are thrown as `LLMError`s. */
+  async stream(flow: ChatFlowRequest): Promise<StreamedChat> {
+    const { request, rateLimit, key, hit } = await this.#admit(flow, true);
+    if (hit) {
+      const route = cachedRoute(hit, request.useCase ?? "general");
+      return { routed: replayedStream(hit, route), cache: "HIT", rateLimit };
+    }
+    const routed = await this.#streamDetached(flow.router, request, flow.signal);
+    if (!key) return { routed, cache: "BYPASS", rateLimit };
     const collected = new StreamedAnswer();
     // Kept once the last event went through (also when a departed client's stream is drained).
     const events = observed(
       routed.events,
       (e) => collected.observe(e),
-      () => keep(collected.answer()),
+      () => {
+        const answer = collected.answer();
+        if (answer) this.#keep(key, answer, flow.requestId);
+      },
     );
-    return { kind: "stream", routed: { ...routed, events }, cache: status, rateLimit };
+    return { routed: { ...routed, events }, cache: "MISS", rateLimit };
   }
-  const answer = toolLoop
-    ? await flow.router.chatWithTools(request, flow.maxSteps!, signal)
-    : await flow.router.chat(request, signal);
-  keep(answer);
-  return { kind: "answer", answer, cache: status, rateLimit };
-}
 
-/**
- * Opens the stream under a signal of its own: until the stream commits, the
- * caller leaving aborts it; after that, with LLM_ON_CLIENT_DISCONNECT=finish,
- * the upstream read goes on (the response body drains it) so the request's
- * usage and cost are still recorded.
- */
-async function streamDetached(
-  context: RouterRequestContext,
-  router: LLMRouter,
-  request: RouteRequest,
-  callerSignal: AbortSignal,
-): Promise<RoutedStream> {
-  const upstream = new AbortController();
-  const onCallerGone = () => upstream.abort(callerSignal.reason);
-  if (callerSignal.aborted) onCallerGone();
-  else callerSignal.addEventListener("abort", onCallerGone, { once: true });
-  try {
-    return await router.stream(request, upstream.signal);
-  } finally {
-    if (context.world.guardEnv.onClientDisconnect === "finish") {
-      callerSignal.removeEventListener("abort", onCallerGone);
+  /** The caller's token and the gate for the router's targets, then the cache lookup. */
+  async #admit(flow: ChatFlowRequest, cacheable: boolean): Promise<Admitted> {
+    const { gate, rateLimit } = await this.deps.guards.admit(flow.caller, {
+      rateLimited: flow.rateLimited,
+    });
+    const request: RouteRequest = gate ? { ...flow.request, gate } : flow.request;
+    const cache = this.deps.cache;
+    const wanted = flow.cache ?? this.deps.cacheUseCases.has(request.useCase ?? "general");
+    if (!cache || !wanted || !cacheable || flow.cacheScope === undefined) {
+      return { request, rateLimit };
+    }
+    const key = await responseCacheKey(flow.cacheScope, request);
+    const hit = await cache.get(key).catch(() => undefined);
+    return { request, rateLimit, key, hit };
+  }
+
+  #keep(key: string, answer: LLMChatResponse, requestId: string): void {
+    this.deps.waitUntil(
+      this.deps.cache!.put(key, answer, this.deps.now()).catch((error) =>
+        this.deps.log.warn("response_cache_write_failed", {
+          requestId,
+          detail: errorMessage(error),
+        })
+      ),
+    );
+  }
+
+  /**
+   * Opens the stream under a signal of its own: until the stream commits, the
+   * caller leaving aborts it; after that, with LLM_ON_CLIENT_DISCONNECT=finish,
+   * the upstream read goes on (the response body drains it) so the request's
+   * usage and cost are still recorded.
+   */
+  async #streamDetached(
+    router: LLMRouter,
+    request: RouteRequest,
+    callerSignal: AbortSignal,
+  ): Promise<RoutedStream> {
+    const upstream = new AbortController();
+    const onCallerGone = () => upstream.abort(callerSignal.reason);
+    if (callerSignal.aborted) onCallerGone();
+    else callerSignal.addEventListener("abort", onCallerGone, { once: true });
+    try {
+      return await router.stream(request, upstream.signal);
+    } finally {
+      if (this.deps.onClientDisconnect === "finish") {
+        callerSignal.removeEventListener("abort", onCallerGone);
+      }
     }
   }
 }
 
-/** Whose cache entries a request may see: its account, else the caller itself. */
-function cacheScope(context: RouterRequestContext, caller: GuardedCaller): string {
-  if (caller.accountId) return `acct:${caller.accountId}`;
-  if (caller.userId) return `user:${caller.userId}`;
-  return `${context.caller.kind}:-`;
-}
-
-function cachedRoute(answer: LLMChatResponse, useCase: UseCase): RouteOutcome {
+function cachedRoute(answer: LLMChatResponse, useCase: RouteOutcome["useCase"]): RouteOutcome {
   return {
     provider: answer.provider,
     model: answer.model,
@@ -151,9 +190,10 @@ function replayedStream(answer: LLMChatResponse, route: RouteOutcome): RoutedStr
   const events = replayEvents(answer);
   return {
     route,
-    events: (async function* () {
-      yield* events;
-    })(),
+    // A cached answer is whole: one batch, one write.
+    events: batchedEvents((async function* () {
+      yield [...events];
+    })()),
     completion: Promise.resolve({
       ok: true,
       usage: answer.usage,
@@ -164,14 +204,17 @@ function replayedStream(answer: LLMChatResponse, route: RouteOutcome): RoutedStr
   };
 }
 
-async function* observed(
+/** `events` (in its batches), each event shown to `observe`, and `ended` told after the last. */
+function observed(
   events: AsyncIterable<LLMStreamEvent>,
   observe: (event: LLMStreamEvent) => void,
   ended: () => void,
-): AsyncGenerator<LLMStreamEvent> {
-  for await (const event of events) {
-    observe(event);
-    yield event;
-  }
-  ended();
+): EventBatches {
+  return batchedEvents((async function* () {
+    for await (const batch of batchesOf(events)) {
+      for (const event of batch) observe(event);
+      yield batch;
+    }
+    ended();
+  })());
 }

@@ -6,24 +6,42 @@
  */
 import { z } from "zod";
 import { clipInput, jsonResponse, validationError } from "../_shared/http/errors.ts";
-import { platformCircuitKey } from "../_shared/guards/store-breakers.ts";
+import { platformCircuitKey } from "../_shared/llm/circuit-key.ts";
+import type { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
+import type { LLMRouter } from "../_shared/llm/router.ts";
 import { errorMessage } from "../_shared/runtime/error-message.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
-import type { RouterRequestContext } from "./context.ts";
-import { auditChange } from "./audit-change.ts";
-import { parseOrThrow } from "./validation.ts";
+import { parseOrThrow } from "../_shared/dialects/parse.ts";
+import type { RequestContext } from "./context.ts";
+import type { ChangeAudit } from "./change-audit.ts";
 import { requireServerKey } from "./server-only.ts";
+import type { Route } from "./routes.ts";
 
 const circuitBody = z.strictObject({
   provider: z.string().min(1).max(64),
   model: z.string().min(1).max(200),
 });
 
+/** What the circuit route uses. */
+export interface CircuitRoutesDeps {
+  /** The circuits every router of the isolate uses, in the store. */
+  circuits: StoreCircuitBreakers;
+  /** The platform's router: its providers and catalog name what may be reset. */
+  router: LLMRouter;
+  audit: ChangeAudit;
+  now: () => number;
+}
+
+/** `POST /circuits/reset`. */
+export function circuitRoutes(deps: CircuitRoutesDeps): Route[] {
+  return [{ method: "POST", pattern: "/circuits/reset", handler: (r) => resetCircuit(deps, r) }];
+}
+
 /** `POST /circuits/reset`: 400 naming `provider` or `model` when the pair is not in the catalog. */
-export async function resetCircuit(context: RouterRequestContext): Promise<Response> {
-  requireServerKey(context.caller, "reset circuits");
-  const { provider, model } = parseOrThrow(circuitBody, context.body);
-  const { router, circuits } = context.world;
+async function resetCircuit(deps: CircuitRoutesDeps, request: RequestContext): Promise<Response> {
+  requireServerKey(request.caller, "reset circuits");
+  const { provider, model } = parseOrThrow(circuitBody, request.body);
+  const { router, circuits } = deps;
   if (!router.providers().some(({ spec }) => spec.name === provider)) {
     throw validationError("provider", `${clipInput(provider)} is not a known provider`);
   }
@@ -38,7 +56,7 @@ export async function resetCircuit(context: RouterRequestContext): Promise<Respo
   }
   let before;
   try {
-    before = await circuits.reset(platformCircuitKey(provider, entry.id), context.now());
+    before = await circuits.reset(platformCircuitKey(provider, entry.id), deps.now());
   } catch (error) {
     throw new LLMError(
       "GUARD_UNAVAILABLE",
@@ -46,7 +64,7 @@ export async function resetCircuit(context: RouterRequestContext): Promise<Respo
       { retryable: true },
     );
   }
-  auditChange(context, { role: "service" }, {
+  deps.audit.record(request, { role: "service" }, {
     action: "circuit.reset",
     target: `circuit:${provider}:${entry.id}`,
     provider,

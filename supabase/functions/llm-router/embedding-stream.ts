@@ -11,7 +11,8 @@
  * one answer must share one model); if one of them fails, the response is cut
  * off mid-body, which every JSON client reports as an error.
  */
-import type { LLMRouter, RouteOutcome, TargetGate } from "../_shared/llm/router.ts";
+import type { LLMRouter } from "../_shared/llm/router.ts";
+import type { RouteOutcome, TargetGate } from "../_shared/llm/route-types.ts";
 import type { LLMEmbeddingResponse } from "../_shared/llm/types.ts";
 import { asLLMError, LLMError } from "../_shared/llm/errors.ts";
 import { vectorToBase64 } from "./vectors.ts";

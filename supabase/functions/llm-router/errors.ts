@@ -1,5 +1,5 @@
-/** Router failures as HTTP errors, in the native shape or OpenAI's. */
-import { errorResponse, HttpError } from "../_shared/http/errors.ts";
+/** Router failures as HTTP errors (each route renders them in its dialect's shape). */
+import { HttpError } from "../_shared/http/errors.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import { RateLimitRefusal } from "../_shared/guards/gateway-guards.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
@@ -22,42 +22,4 @@ export function httpErrorFrom(error: LLMError): HttpError {
   if (error.provider) details.provider = error.provider;
   if (error.retryAfterMs !== undefined) details.retryAfterMs = error.retryAfterMs;
   return new HttpError(error.status, error.code, error.message, details, headers);
-}
-
-/**
- * An error response OpenAI's SDKs parse: `{error: {message, type, code, param}}`
- * with our code, so `err.code` in the SDK is the gateway's code.
- */
-export function openAIErrorResponse(error: HttpError): Response {
-  const response = errorResponse(error);
-  const type = error.status === 401
-    ? "authentication_error"
-    : error.status === 429
-    ? "rate_limit_error"
-    : error.status < 500
-    ? "invalid_request_error"
-    : "api_error";
-  return new Response(
-    JSON.stringify({
-      error: {
-        message: error.message,
-        type,
-        code: error.code,
-        param: typeof error.details.field === "string" ? error.details.field : null,
-        ...error.details,
-      },
-    }),
-    { status: response.status, headers: response.headers },
-  );
-}
-
-/** Runs `handler`, rendering router and HTTP errors in OpenAI's shape. */
-export async function withOpenAIErrors(handler: () => Promise<Response>): Promise<Response> {
-  try {
-    return await handler();
-  } catch (error) {
-    if (error instanceof LLMError) return openAIErrorResponse(httpErrorFrom(error));
-    if (error instanceof HttpError) return openAIErrorResponse(error);
-    throw error;
-  }
 }

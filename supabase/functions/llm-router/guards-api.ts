@@ -10,12 +10,17 @@ import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/
 import { budgetRules } from "../_shared/data/guard-settings.ts";
 import { isTimeZone } from "../_shared/guards/budget-windows.ts";
 import { requireAdmin } from "../_shared/http/callers.ts";
-import type { RouterRequestContext } from "./context.ts";
+import type { GuardSettingsRepository } from "../_shared/data/guard-settings.ts";
+import type { BudgetGuard } from "../_shared/guards/budgets.ts";
+import type { GuardPolicy } from "../_shared/guards/gateway-guards.ts";
+import type { ModelCatalog } from "../_shared/llm/catalog.ts";
+import { parseOrThrow } from "../_shared/dialects/parse.ts";
+import type { RequestContext } from "./context.ts";
+import type { ChangeAudit } from "./change-audit.ts";
 import { accountOf } from "./account-of.ts";
-import { parseOrThrow } from "./validation.ts";
-import { requireDb } from "./world.ts";
-import { auditChange } from "./audit-change.ts";
+import { requireDb } from "./needs-database.ts";
 import { requireServerKey } from "./server-only.ts";
+import type { Route } from "./routes.ts";
 
 const usd = z.number().min(0).max(1_000_000_000);
 const budgetBody = z.strictObject({
@@ -36,12 +41,37 @@ const rateLimitBody = z.strictObject({
   models: z.record(z.string().min(1).max(200), ceiling).optional(),
 });
 
+/** What the budget and rate-limit routes use. */
+export interface GuardRoutesDeps {
+  /** The accounts' budgets and limits; absent without a database (the routes answer 503). */
+  settings?: GuardSettingsRepository;
+  /** Spend and holds per budget window (present with the database). */
+  budgets?: BudgetGuard;
+  /** The deployment's default rate limit and model ceilings. */
+  policy: GuardPolicy;
+  /** The models a ceiling may name. */
+  catalog: ModelCatalog;
+  audit: ChangeAudit;
+}
+
+/** `GET/PUT/DELETE /budgets` and `GET/PUT/DELETE /rate-limits`. */
+export function guardRoutes(deps: GuardRoutesDeps): Route[] {
+  return [
+    { method: "GET", pattern: "/budgets", handler: (r) => getBudgets(deps, r) },
+    { method: "PUT", pattern: "/budgets", handler: (r) => putBudget(deps, r) },
+    { method: "DELETE", pattern: "/budgets", handler: (r) => deleteBudget(deps, r) },
+    { method: "GET", pattern: "/rate-limits", handler: (r) => getRateLimit(deps, r) },
+    { method: "PUT", pattern: "/rate-limits", handler: (r) => putRateLimit(deps, r) },
+    { method: "DELETE", pattern: "/rate-limits", handler: (r) => deleteRateLimit(deps, r) },
+  ];
+}
+
 /** `GET /budgets`: the account's budgets with each window's spend, holds and reset time. */
-export async function getBudgets(context: RouterRequestContext): Promise<Response> {
-  const settings = requireDb(context.world.guardSettings);
-  const access = await accountOf(context);
+async function getBudgets(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
+  const settings = requireDb(deps.settings);
+  const access = await accountOf(request);
   const { budgets } = await settings.forAccount(access.accountId);
-  const guard = context.world.guards.budgets!;
+  const guard = requireDb(deps.budgets);
   const windows = await Promise.all(
     budgets.flatMap((budget) =>
       budgetRules(access.accountId, [budget], budget.agentId ?? undefined).map(async (rule) => {
@@ -63,11 +93,11 @@ export async function getBudgets(context: RouterRequestContext): Promise<Respons
 }
 
 /** `PUT /budgets`: sets the account's budget, or one agent's with `agentId`. */
-export async function putBudget(context: RouterRequestContext): Promise<Response> {
-  const settings = requireDb(context.world.guardSettings);
-  const access = await accountOf(context);
+async function putBudget(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
+  const settings = requireDb(deps.settings);
+  const access = await accountOf(request);
   requireAdmin(access, "set budgets");
-  const body = parseOrThrow(budgetBody, context.body);
+  const body = parseOrThrow(budgetBody, request.body);
   const daily = body.dailyLimitUsd ?? null;
   const monthly = body.monthlyLimitUsd ?? null;
   if (daily === null && monthly === null) {
@@ -84,7 +114,7 @@ export async function putBudget(context: RouterRequestContext): Promise<Response
     alertThreshold: body.alertThreshold ?? 0.8,
     timeZone,
   });
-  auditChange(context, access, {
+  deps.audit.record(request, access, {
     action: "budget.put",
     target: saved.agentId === null ? "account" : `agent:${saved.agentId}`,
     details: {
@@ -98,15 +128,15 @@ export async function putBudget(context: RouterRequestContext): Promise<Response
 }
 
 /** `DELETE /budgets[?agentId=]`: removes the account's (or the agent's) budget. */
-export async function deleteBudget(context: RouterRequestContext): Promise<Response> {
-  const settings = requireDb(context.world.guardSettings);
-  const access = await accountOf(context);
+async function deleteBudget(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
+  const settings = requireDb(deps.settings);
+  const access = await accountOf(request);
   requireAdmin(access, "remove budgets");
-  const agentId = context.query.get("agentId");
+  const agentId = request.query.get("agentId");
   if (!await settings.deleteBudget(access.accountId, agentId)) {
     throw new HttpError(404, "NOT_FOUND", "There is no such budget");
   }
-  auditChange(context, access, {
+  deps.audit.record(request, access, {
     action: "budget.delete",
     target: agentId === null ? "account" : `agent:${agentId}`,
   });
@@ -114,30 +144,30 @@ export async function deleteBudget(context: RouterRequestContext): Promise<Respo
 }
 
 /** `GET /rate-limits`: the account's limit (its own, or the deployment's default) and model ceilings. */
-export async function getRateLimit(context: RouterRequestContext): Promise<Response> {
-  const settings = requireDb(context.world.guardSettings);
-  const access = await accountOf(context);
+async function getRateLimit(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
+  const settings = requireDb(deps.settings);
+  const access = await accountOf(request);
   const own = (await settings.forAccount(access.accountId)).rateLimit;
-  const fallback = context.world.guardEnv.policy.defaultRate;
+  const fallback = deps.policy.defaultRate;
   return jsonResponse({
     accountId: access.accountId,
     source: own ? "account" : fallback ? "default" : "none",
     requestsPerSecond: own?.requestsPerSecond ?? fallback?.refillPerSecond ?? null,
     burst: own?.burst ?? fallback?.capacity ?? null,
     models: own?.models ?? {},
-    platformModels: context.world.guardEnv.policy.modelCeilings,
+    platformModels: deps.policy.modelCeilings,
   });
 }
 
 /** `PUT /rate-limits`: sets the account's rate limit. Server callers only. */
-export async function putRateLimit(context: RouterRequestContext): Promise<Response> {
-  const settings = requireDb(context.world.guardSettings);
-  const access = await accountOf(context);
-  requireServerKey(context.caller, "set rate limits");
-  const body = parseOrThrow(rateLimitBody, context.body);
+async function putRateLimit(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
+  const settings = requireDb(deps.settings);
+  const access = await accountOf(request);
+  requireServerKey(request.caller, "set rate limits");
+  const body = parseOrThrow(rateLimitBody, request.body);
   const models = body.models ?? {};
   for (const model of Object.keys(models)) {
-    if (!context.world.router.catalog.get(model)) {
+    if (!deps.catalog.get(model)) {
       throw validationError("models", `unknown model ${clipInput(model)}`);
     }
   }
@@ -146,7 +176,7 @@ export async function putRateLimit(context: RouterRequestContext): Promise<Respo
     burst: body.burst,
     models,
   });
-  auditChange(context, access, {
+  deps.audit.record(request, access, {
     action: "rate_limit.put",
     target: "account",
     details: {
@@ -159,14 +189,14 @@ export async function putRateLimit(context: RouterRequestContext): Promise<Respo
 }
 
 /** `DELETE /rate-limits`: the account gets the deployment's default again. Server callers only. */
-export async function deleteRateLimit(context: RouterRequestContext): Promise<Response> {
-  const settings = requireDb(context.world.guardSettings);
-  const access = await accountOf(context);
-  requireServerKey(context.caller, "set rate limits");
+async function deleteRateLimit(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
+  const settings = requireDb(deps.settings);
+  const access = await accountOf(request);
+  requireServerKey(request.caller, "set rate limits");
   if (!await settings.deleteRateLimit(access.accountId)) {
     throw new HttpError(404, "NOT_FOUND", "The account has no rate limit of its own");
   }
-  auditChange(context, access, { action: "rate_limit.delete", target: "account" });
+  deps.audit.record(request, access, { action: "rate_limit.delete", target: "account" });
   return jsonResponse({ accountId: access.accountId, deleted: true });
 }
 

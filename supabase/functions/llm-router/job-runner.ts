@@ -1,22 +1,18 @@
 /**
  * Running queued jobs: each claimed job's payload is a native-API request,
- * served through the router (not streamed; fallbacks and a tool loop allowed)
- * with the account's own keys; the result or the error is written back, a
- * retryable failure is retried later with backoff, and usage is recorded.
+ * answered by the chat pipeline like any other entrance (not streamed;
+ * fallbacks and a tool loop allowed; the account's own keys and budget). The
+ * result or the error is written back, a retryable failure is retried later
+ * with backoff.
  */
-import type { Job } from "../_shared/data/jobs.ts";
+import type { Job, JobQueue } from "../_shared/data/jobs.ts";
+import { nativeChat, nativeRoutedAnswer } from "../_shared/dialects/native-chat.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
-import type { LLMRouter } from "../_shared/llm/router.ts";
 import { HttpError } from "../_shared/http/errors.ts";
-import { answerBody } from "./answer-body.ts";
-import { RequestReporter } from "./request-report.ts";
-import { fromNativeBody } from "./route-requests.ts";
-import { nativeChatBody } from "./schemas.ts";
 import { checkRequestJson } from "../_shared/http/request-text.ts";
-import { parseOrThrow } from "./validation.ts";
 import type { Logger } from "../_shared/runtime/log.ts";
-import type { RouterWorld } from "./world.ts";
 import { errorMessage } from "../_shared/runtime/error-message.ts";
+import type { ChatPipeline } from "./chat-pipeline.ts";
 
 /** How a run went. */
 export interface JobRunSummary {
@@ -28,96 +24,75 @@ export interface JobRunSummary {
   lost: number;
 }
 
-/** Claims up to `limit` due jobs (`preferId` first) and runs them. */
-export async function runDueJobs(
-  world: RouterWorld,
-  routerFor: (accountId: string | undefined) => Promise<LLMRouter>,
-  log: Logger,
-  options: { worker: string; limit: number; preferId?: string; random?: () => number },
-): Promise<JobRunSummary> {
-  const queue = world.jobs!;
-  const jobs = await queue.claim(options.worker, options.limit, world.jobLeaseMs, options.preferId);
-  const summary: JobRunSummary = {
-    claimed: jobs.length,
-    succeeded: 0,
-    retrying: 0,
-    failed: 0,
-    lost: 0,
-  };
-  const outcomes = await Promise.all(
-    jobs.map((job) => runJob(world, routerFor, log, job, options)),
-  );
-  for (const outcome of outcomes) summary[outcome]++;
-  return summary;
+/** What the runner uses. */
+export interface JobRunnerDeps {
+  jobs: JobQueue;
+  pipeline: ChatPipeline;
+  /** How long a claimed job is the worker's (LLM_JOB_LEASE_MS). */
+  leaseMs: number;
+  log: Logger;
+  random?: () => number;
 }
 
-async function runJob(
-  world: RouterWorld,
-  routerFor: (accountId: string | undefined) => Promise<LLMRouter>,
-  log: Logger,
-  job: Job,
-  options: { worker: string; random?: () => number },
-): Promise<"succeeded" | "retrying" | "failed" | "lost"> {
-  const queue = world.jobs!;
-  const started = performance.now();
-  const reporter = new RequestReporter({
-    log,
-    usage: world.usage,
-    audit: world.auditQueue,
-    metrics: world.metrics,
-    waitUntil: world.waitUntil,
-  }, {
-    requestId: `job:${job.id}`,
-    api: "job",
-    caller: "job",
-    accountId: job.accountId ?? undefined,
-    agentId: typeof job.payload.agentId === "string" ? job.payload.agentId : undefined,
-    useCase: typeof job.payload.useCase === "string" ? job.payload.useCase : undefined,
-  }, started);
-  // The job must finish inside its lease, or another worker may take it over.
-  const signal = AbortSignal.timeout(Math.max(1_000, world.jobLeaseMs - 5_000));
-  try {
-    // A payload written straight into llm_jobs never passed the HTTP door: check it as the door would.
-    checkRequestJson(job.payload);
-    const body = parseOrThrow(nativeChatBody, { ...stripJobFields(job.payload), stream: false });
-    const router = await routerFor(job.accountId ?? undefined);
-    const routed = fromNativeBody(body, job.accountId ?? undefined, router.catalog);
-    // Jobs spend the account's budget like any request; the runner paces them instead of a rate limit.
-    const { gate } = await world.guards.admit(
-      { accountId: job.accountId ?? undefined, agentId: body.agentId },
-      { rateLimited: false },
-    );
-    const request = gate ? { ...routed, gate } : routed;
-    const answer = body.maxSteps && body.maxSteps > 1
-      ? await router.chatWithTools(request, body.maxSteps, signal)
-      : await router.chat(request, signal);
-    reporter.answered(answer.route, answer.usage, answer.costUsd);
-    const stored = await queue.complete(job, options.worker, answerBody(answer));
-    return stored ? "succeeded" : "lost";
-  } catch (error) {
-    const failure = error instanceof LLMError
-      ? { message: error.message, code: error.code, retryable: error.retryable }
-      : error instanceof HttpError
-      ? { message: error.message, code: error.code, retryable: false }
-      : {
-        message: errorMessage(error),
-        code: "INTERNAL",
-        retryable: true,
-      };
-    if (error instanceof LLMError) reporter.failed(error, false);
-    log.warn("job_failed", {
-      jobId: job.id,
-      code: failure.code,
-      attempt: job.attempts,
-      detail: failure.message,
-    });
-    const outcome = await queue.fail(
-      job,
-      options.worker,
-      failure,
-      retryDelayMs(job.attempts, options.random ?? Math.random),
-    );
-    return outcome === "retrying" ? "retrying" : outcome;
+/** Claims due jobs and runs them. One per isolate. */
+export class JobRunner {
+  constructor(private readonly deps: JobRunnerDeps) {}
+
+  /** Claims up to `limit` due jobs (`preferId` first) and runs them. */
+  async runDue(
+    options: { worker: string; limit: number; preferId?: string },
+  ): Promise<JobRunSummary> {
+    const { jobs, leaseMs } = this.deps;
+    const claimed = await jobs.claim(options.worker, options.limit, leaseMs, options.preferId);
+    const summary: JobRunSummary = {
+      claimed: claimed.length,
+      succeeded: 0,
+      retrying: 0,
+      failed: 0,
+      lost: 0,
+    };
+    const outcomes = await Promise.all(claimed.map((job) => this.#run(job, options.worker)));
+    for (const outcome of outcomes) summary[outcome]++;
+    return summary;
+  }
+
+  async #run(job: Job, worker: string): Promise<"succeeded" | "retrying" | "failed" | "lost"> {
+    const { jobs, pipeline, leaseMs, log } = this.deps;
+    try {
+      // A payload written straight into llm_jobs never passed the HTTP door: check it as the door would.
+      checkRequestJson(job.payload);
+      const answer = await pipeline.answerJob(
+        nativeChat,
+        { ...stripJobFields(job.payload), stream: false },
+        {
+          requestId: `job:${job.id}`,
+          accountId: job.accountId ?? undefined,
+          // The job must finish inside its lease, or another worker may take it over.
+          signal: AbortSignal.timeout(Math.max(1_000, leaseMs - 5_000)),
+        },
+      );
+      const stored = await jobs.complete(job, worker, nativeRoutedAnswer(answer));
+      return stored ? "succeeded" : "lost";
+    } catch (error) {
+      const failure = error instanceof LLMError
+        ? { message: error.message, code: error.code, retryable: error.retryable }
+        : error instanceof HttpError
+        ? { message: error.message, code: error.code, retryable: false }
+        : { message: errorMessage(error), code: "INTERNAL", retryable: true };
+      log.warn("job_failed", {
+        jobId: job.id,
+        code: failure.code,
+        attempt: job.attempts,
+        detail: failure.message,
+      });
+      const outcome = await jobs.fail(
+        job,
+        worker,
+        failure,
+        retryDelayMs(job.attempts, this.deps.random ?? Math.random),
+      );
+      return outcome === "retrying" ? "retrying" : outcome;
+    }
   }
 }
 

@@ -8,35 +8,57 @@
  */
 import { z } from "zod";
 import { HttpError, jsonResponse } from "../_shared/http/errors.ts";
-import type { RouterRequestContext } from "./context.ts";
-import { type JobRunSummary, runDueJobs } from "./job-runner.ts";
-import { parseOrThrow } from "./validation.ts";
-import { requireDb } from "./world.ts";
+import type { JobQueue } from "../_shared/data/jobs.ts";
+import { parseOrThrow } from "../_shared/dialects/parse.ts";
+import type { Logger } from "../_shared/runtime/log.ts";
+import type { WaitUntil } from "../_shared/runtime/background.ts";
 import { errorMessage } from "../_shared/runtime/error-message.ts";
+import type { RequestContext } from "./context.ts";
+import type { JobRunner } from "./job-runner.ts";
+import { requireDb } from "./needs-database.ts";
+import type { Route } from "./routes.ts";
 
 const runBody = z.strictObject({
   jobId: z.uuid().optional(),
   limit: z.int().min(1).max(100).optional(),
   wait: z.boolean().optional(),
 });
+const sweepBody = runBody.omit({ jobId: true });
 
-function requireJobCaller(context: RouterRequestContext) {
-  if (context.caller.kind === "job" || context.caller.kind === "service") return;
+/** What the job routes use. */
+export interface JobRoutesDeps {
+  /** Both absent without a database (the routes answer 503). */
+  jobs?: JobQueue;
+  runner?: JobRunner;
+  /** Jobs one call runs when it names no limit (LLM_JOB_BATCH_SIZE). */
+  batchSize: number;
+  waitUntil: WaitUntil;
+  /** Whether `waitUntil` really outlives the response (else the run is inline). */
+  background: boolean;
+  log: Logger;
+}
+
+/** `POST /jobs/run` and `POST /jobs/sweep`. */
+export function jobRoutes(deps: JobRoutesDeps): Route[] {
+  return [
+    { method: "POST", pattern: "/jobs/run", handler: (r) => runJobs(deps, r), jobs: true },
+    { method: "POST", pattern: "/jobs/sweep", handler: (r) => sweepJobs(deps, r), jobs: true },
+  ];
+}
+
+function requireJobCaller(request: RequestContext) {
+  if (request.caller.kind === "job" || request.caller.kind === "service") return;
   throw new HttpError(403, "FORBIDDEN", "Jobs are run by the job secret or the service role");
 }
 
 async function respond(
-  context: RouterRequestContext,
+  deps: JobRoutesDeps,
   wait: boolean | undefined,
   work: () => Promise<Record<string, unknown>>,
 ): Promise<Response> {
-  if (!wait && context.world.background) {
-    context.world.waitUntil(
-      work().catch((error) =>
-        context.log.error("jobs_failed", {
-          detail: errorMessage(error),
-        })
-      ),
+  if (!wait && deps.background) {
+    deps.waitUntil(
+      work().catch((error) => deps.log.error("jobs_failed", { detail: errorMessage(error) })),
     );
     return jsonResponse({ accepted: true }, 202);
   }
@@ -44,30 +66,30 @@ async function respond(
 }
 
 /** `POST /jobs/run`. */
-export function runJobs(context: RouterRequestContext): Promise<Response> {
-  requireJobCaller(context);
-  requireDb(context.world.jobs);
-  const body = parseOrThrow(runBody, context.body);
-  return respond(context, body.wait, async () => {
-    const summary: JobRunSummary = await runDueJobs(context.world, context.routerFor, context.log, {
-      worker: `run:${context.requestId}`,
-      limit: body.limit ?? context.world.jobBatchSize,
+function runJobs(deps: JobRoutesDeps, request: RequestContext): Promise<Response> {
+  requireJobCaller(request);
+  const runner = requireDb(deps.runner);
+  const body = parseOrThrow(runBody, request.body);
+  return respond(deps, body.wait, async () => ({
+    ...await runner.runDue({
+      worker: `run:${request.requestId}`,
+      limit: body.limit ?? deps.batchSize,
       preferId: body.jobId,
-    });
-    return { ...summary };
-  });
+    }),
+  }));
 }
 
 /** `POST /jobs/sweep`. */
-export function sweepJobs(context: RouterRequestContext): Promise<Response> {
-  requireJobCaller(context);
-  const jobs = requireDb(context.world.jobs);
-  const body = parseOrThrow(runBody.omit({ jobId: true }), context.body);
-  return respond(context, body.wait, async () => {
+function sweepJobs(deps: JobRoutesDeps, request: RequestContext): Promise<Response> {
+  requireJobCaller(request);
+  const jobs = requireDb(deps.jobs);
+  const runner = requireDb(deps.runner);
+  const body = parseOrThrow(sweepBody, request.body);
+  return respond(deps, body.wait, async () => {
     const released = await jobs.releaseExpired();
-    const summary = await runDueJobs(context.world, context.routerFor, context.log, {
-      worker: `sweep:${context.requestId}`,
-      limit: body.limit ?? context.world.jobBatchSize,
+    const summary = await runner.runDue({
+      worker: `sweep:${request.requestId}`,
+      limit: body.limit ?? deps.batchSize,
     });
     return { ...released, ...summary };
   });

@@ -7,13 +7,15 @@
  */
 import { z } from "zod";
 import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/http/errors.ts";
-import type { AgentPreferenceRecord } from "../_shared/data/preferences.ts";
+import type { AgentPreferenceRecord, PreferenceRepository } from "../_shared/data/preferences.ts";
 import type { AccountAccess } from "../_shared/http/callers.ts";
-import type { RouterRequestContext } from "./context.ts";
+import { parseOrThrow } from "../_shared/dialects/parse.ts";
+import type { RequestContext } from "./context.ts";
+import type { AccountRouters } from "./account-routers.ts";
+import type { ChangeAudit } from "./change-audit.ts";
 import { accountOf } from "./account-of.ts";
-import { parseOrThrow } from "./validation.ts";
-import { requireDb } from "./world.ts";
-import { auditChange } from "./audit-change.ts";
+import { requireDb } from "./needs-database.ts";
+import type { Route } from "./routes.ts";
 
 const preferenceBody = z.strictObject({
   model: z.string().min(1).max(200),
@@ -30,6 +32,26 @@ const preferenceBody = z.strictObject({
 /** Most agents `GET /agents` lists. */
 const MAX_LISTED_AGENTS = 1_000;
 
+/** What the preference routes use. */
+export interface PreferencesRoutesDeps {
+  /** Absent without a database (the routes answer 503). */
+  preferences?: PreferenceRepository;
+  /** The catalog and keys a write is checked against; the chain a read shows. */
+  routers: AccountRouters;
+  audit: ChangeAudit;
+}
+
+/** `GET /agents` and `GET/PUT/DELETE /agents/:agentId/preferences`. */
+export function preferencesRoutes(deps: PreferencesRoutesDeps): Route[] {
+  const path = "/agents/:agentId/preferences";
+  return [
+    { method: "GET", pattern: "/agents", handler: (r) => listAgents(deps, r) },
+    { method: "GET", pattern: path, handler: (r) => getAgentPreferences(deps, r) },
+    { method: "PUT", pattern: path, handler: (r) => putAgentPreferences(deps, r) },
+    { method: "DELETE", pattern: path, handler: (r) => deleteAgentPreferences(deps, r) },
+  ];
+}
+
 /**
  * Who may write an agent's preference: admins (owners, admins, the service
  * role) any of the account's agents; a member only a new agent or one they
@@ -37,12 +59,12 @@ const MAX_LISTED_AGENTS = 1_000;
  * for grabs.
  */
 function writable(
-  context: RouterRequestContext,
+  request: RequestContext,
   access: AccountAccess,
   existing: AgentPreferenceRecord | undefined,
 ): boolean {
   if (access.role !== "member") return true;
-  const userId = context.caller.userId;
+  const userId = request.caller.userId;
   return userId !== undefined && (!existing || existing.ownerUserId === userId);
 }
 
@@ -52,12 +74,12 @@ function writable(
  * (undefined for admins).
  */
 function mayWrite(
-  context: RouterRequestContext,
+  request: RequestContext,
   access: AccountAccess,
   existing: AgentPreferenceRecord | undefined,
 ): string | undefined {
-  if (!writable(context, access, existing)) throw notYours(existing);
-  return access.role === "member" ? context.caller.userId : undefined;
+  if (!writable(request, access, existing)) throw notYours(existing);
+  return access.role === "member" ? request.caller.userId : undefined;
 }
 
 function notYours(existing: AgentPreferenceRecord | undefined): HttpError {
@@ -75,9 +97,12 @@ function notYours(existing: AgentPreferenceRecord | undefined): HttpError {
  * marked `writable` by the rule a write is held to, so a member sees the
  * account's agents and may edit only their own.
  */
-export async function listAgents(context: RouterRequestContext): Promise<Response> {
-  const preferences = requireDb(context.world.preferences);
-  const access = await accountOf(context);
+async function listAgents(
+  deps: PreferencesRoutesDeps,
+  request: RequestContext,
+): Promise<Response> {
+  const preferences = requireDb(deps.preferences);
+  const access = await accountOf(request);
   const records = await preferences.listAgents(access.accountId, MAX_LISTED_AGENTS + 1);
   return jsonResponse({
     accountId: access.accountId,
@@ -90,19 +115,22 @@ export async function listAgents(context: RouterRequestContext): Promise<Respons
       embeddingModel: record.embeddingModel,
       ownerUserId: record.ownerUserId,
       updatedAt: record.updatedAt,
-      writable: writable(context, access, record),
+      writable: writable(request, access, record),
     })),
     truncated: records.length > MAX_LISTED_AGENTS,
   });
 }
 
 /** `GET /agents/:agentId/preferences`: the stored preference and the chain it routes to. */
-export async function getAgentPreferences(context: RouterRequestContext): Promise<Response> {
-  const preferences = requireDb(context.world.preferences);
-  const access = await accountOf(context);
-  const agentId = context.params.agentId;
+async function getAgentPreferences(
+  deps: PreferencesRoutesDeps,
+  request: RequestContext,
+): Promise<Response> {
+  const preferences = requireDb(deps.preferences);
+  const access = await accountOf(request);
+  const agentId = request.params.agentId;
   const stored = await preferences.getAgent(access.accountId, agentId);
-  const candidates = await context.world.router.candidates({
+  const candidates = await deps.routers.platform.candidates({
     agentId,
     accountId: access.accountId,
   });
@@ -119,12 +147,15 @@ export async function getAgentPreferences(context: RouterRequestContext): Promis
 }
 
 /** `PUT /agents/:agentId/preferences`. */
-export async function putAgentPreferences(context: RouterRequestContext): Promise<Response> {
-  const preferences = requireDb(context.world.preferences);
-  const access = await accountOf(context);
-  const agentId = context.params.agentId;
-  const body = parseOrThrow(preferenceBody, context.body);
-  const router = await context.routerFor(access.accountId);
+async function putAgentPreferences(
+  deps: PreferencesRoutesDeps,
+  request: RequestContext,
+): Promise<Response> {
+  const preferences = requireDb(deps.preferences);
+  const access = await accountOf(request);
+  const agentId = request.params.agentId;
+  const body = parseOrThrow(preferenceBody, request.body);
+  const router = await deps.routers.forAccount(access.accountId);
   const catalog = router.catalog;
 
   const model = catalog.get(body.model);
@@ -163,7 +194,7 @@ export async function putAgentPreferences(context: RouterRequestContext): Promis
   }
 
   const existing = await preferences.getAgent(access.accountId, agentId);
-  const writableBy = mayWrite(context, access, existing);
+  const writableBy = mayWrite(request, access, existing);
   // The owner is set when the row is created and kept by every later write,
   // so an admin's edit leaves a member's agent theirs and an ownerless one ownerless.
   const saved = await preferences.putAgent({
@@ -174,11 +205,11 @@ export async function putAgentPreferences(context: RouterRequestContext): Promis
     params: body.params ?? {},
     embeddingModel: body.embeddingModel ?? null,
     fallbacks: body.fallbacks ?? [],
-    ownerUserId: context.caller.userId ?? null,
+    ownerUserId: request.caller.userId ?? null,
   }, writableBy);
   // Only when another user took the agent between the check and the write.
   if (!saved) throw notYours(existing);
-  auditChange(context, access, {
+  deps.audit.record(request, access, {
     action: "agent_preferences.put",
     target: `agent:${agentId}`,
     model: model.id,
@@ -187,12 +218,15 @@ export async function putAgentPreferences(context: RouterRequestContext): Promis
 }
 
 /** `DELETE /agents/:agentId/preferences`: the agent falls back to its account's routing. */
-export async function deleteAgentPreferences(context: RouterRequestContext): Promise<Response> {
-  const preferences = requireDb(context.world.preferences);
-  const access = await accountOf(context);
-  const agentId = context.params.agentId;
+async function deleteAgentPreferences(
+  deps: PreferencesRoutesDeps,
+  request: RequestContext,
+): Promise<Response> {
+  const preferences = requireDb(deps.preferences);
+  const access = await accountOf(request);
+  const agentId = request.params.agentId;
   const writableBy = mayWrite(
-    context,
+    request,
     access,
     await preferences.getAgent(access.accountId, agentId),
   );
@@ -203,6 +237,9 @@ export async function deleteAgentPreferences(context: RouterRequestContext): Pro
       `Agent ${clipInput(agentId)} has no stored preferences`,
     );
   }
-  auditChange(context, access, { action: "agent_preferences.delete", target: `agent:${agentId}` });
+  deps.audit.record(request, access, {
+    action: "agent_preferences.delete",
+    target: `agent:${agentId}`,
+  });
   return jsonResponse({ agentId, accountId: access.accountId, deleted: true });
 }

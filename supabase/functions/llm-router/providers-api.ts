@@ -10,21 +10,48 @@ import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/
 import { isUuid } from "../_shared/data/ids.ts";
 import { validateProviderKey } from "../_shared/security/key-vault.ts";
 import { type AccountAccess, isAdmin, requireAdmin } from "../_shared/http/callers.ts";
-import type { RouterRequestContext } from "./context.ts";
+import type { ProviderKeyRepository } from "../_shared/data/provider-keys.ts";
+import type { KeyVault } from "../_shared/security/key-vault.ts";
+import { parseOrThrow } from "../_shared/dialects/parse.ts";
+import type { RequestContext } from "./context.ts";
+import type { AccountRouters } from "./account-routers.ts";
+import type { ChangeAudit } from "./change-audit.ts";
 import { accountOf } from "./account-of.ts";
-import { parseOrThrow } from "./validation.ts";
-import { requireDb } from "./world.ts";
-import { auditChange } from "./audit-change.ts";
+import { requireDb } from "./needs-database.ts";
+import type { Route } from "./routes.ts";
 
 const keyBody = z.strictObject({ apiKey: z.string() });
 
+/** What the provider routes use. */
+export interface ProviderRoutesDeps {
+  routers: AccountRouters;
+  /** The accounts' stored keys; absent without a database (writes answer 503). */
+  keys?: ProviderKeyRepository;
+  /** The key vault, or why there is none (writes answer 503 with it). */
+  vault: KeyVault | string;
+  audit: ChangeAudit;
+}
+
+/** `GET /providers` and `PUT/DELETE /providers/:name/key`. */
+export function providerRoutes(deps: ProviderRoutesDeps): Route[] {
+  return [
+    { method: "GET", pattern: "/providers", handler: (r) => listProviders(deps, r) },
+    { method: "PUT", pattern: "/providers/:name/key", handler: (r) => putProviderKey(deps, r) },
+    {
+      method: "DELETE",
+      pattern: "/providers/:name/key",
+      handler: (r) => deleteProviderKey(deps, r),
+    },
+  ];
+}
+
 /** `GET /providers`: every provider, whether the platform or the account has a key, and its models. */
-export async function listProviders(context: RouterRequestContext): Promise<Response> {
-  const access = await context.access(context.query.get("accountId") ?? undefined);
-  const router = await context.routerFor(access.accountId);
-  const platform = new Set(context.world.router.availableProviders());
-  const accountKeys = context.world.keys && isUuid(access.accountId)
-    ? await context.world.keys.list(access.accountId)
+async function listProviders(deps: ProviderRoutesDeps, request: RequestContext): Promise<Response> {
+  const access = await request.access(request.query.get("accountId") ?? undefined);
+  const router = await deps.routers.forAccount(access.accountId);
+  const platform = new Set(deps.routers.platform.availableProviders());
+  const accountKeys = deps.keys && isUuid(access.accountId)
+    ? await deps.keys.list(access.accountId)
     : [];
   const models = router.catalog.all();
   const admin = isAdmin(access);
@@ -54,12 +81,13 @@ export async function listProviders(context: RouterRequestContext): Promise<Resp
 }
 
 async function keyTarget(
-  context: RouterRequestContext,
+  deps: ProviderRoutesDeps,
+  request: RequestContext,
 ): Promise<{ access: AccountAccess & { accountId: string }; provider: string }> {
-  const access = await accountOf(context);
+  const access = await accountOf(request);
   requireAdmin(access, "manage provider keys");
-  const provider = context.params.name;
-  if (!context.world.router.providers().some(({ spec }) => spec.name === provider)) {
+  const provider = request.params.name;
+  if (!deps.routers.platform.providers().some(({ spec }) => spec.name === provider)) {
     throw new HttpError(
       404,
       "NOT_FOUND",
@@ -70,20 +98,23 @@ async function keyTarget(
 }
 
 /** `PUT /providers/:name/key`: stores the account's own key for a provider. */
-export async function putProviderKey(context: RouterRequestContext): Promise<Response> {
-  const keys = requireDb(context.world.keys);
-  const { access, provider } = await keyTarget(context);
-  const { apiKey } = parseOrThrow(keyBody, context.body);
+async function putProviderKey(
+  deps: ProviderRoutesDeps,
+  request: RequestContext,
+): Promise<Response> {
+  const keys = requireDb(deps.keys);
+  const { access, provider } = await keyTarget(deps, request);
+  const { apiKey } = parseOrThrow(keyBody, request.body);
   const problem = validateProviderKey(apiKey);
   if (problem) throw validationError("apiKey", problem);
-  const vault = context.world.vault;
+  const vault = deps.vault;
   if (typeof vault === "string") {
     throw new HttpError(503, "CONFIG_MISSING", `Provider keys cannot be stored: ${vault}`, {
       missing: ["LLM_KEY_ENCRYPTION_KEYS"],
     });
   }
   const saved = await keys.put(access.accountId, provider, apiKey, vault);
-  auditChange(context, access, {
+  deps.audit.record(request, access, {
     action: "provider_key.put",
     target: `provider:${provider}`,
     provider,
@@ -93,13 +124,16 @@ export async function putProviderKey(context: RouterRequestContext): Promise<Res
 }
 
 /** `DELETE /providers/:name/key`: the account goes back to the platform's key. */
-export async function deleteProviderKey(context: RouterRequestContext): Promise<Response> {
-  const keys = requireDb(context.world.keys);
-  const { access, provider } = await keyTarget(context);
+async function deleteProviderKey(
+  deps: ProviderRoutesDeps,
+  request: RequestContext,
+): Promise<Response> {
+  const keys = requireDb(deps.keys);
+  const { access, provider } = await keyTarget(deps, request);
   if (!await keys.delete(access.accountId, provider)) {
     throw new HttpError(404, "NOT_FOUND", `The account has no key for ${provider}`);
   }
-  auditChange(context, access, {
+  deps.audit.record(request, access, {
     action: "provider_key.delete",
     target: `provider:${provider}`,
     provider,

@@ -5,15 +5,43 @@
  * with `PUT /rate-limits` (guards-api.ts).
  */
 import { jsonResponse, validationError } from "../_shared/http/errors.ts";
-import type { RouterRequestContext } from "./context.ts";
+import type { GatewayGuards } from "../_shared/guards/gateway-guards.ts";
+import type { RequestContext } from "./context.ts";
+import type { ChangeAudit } from "./change-audit.ts";
 import { accountOf } from "./account-of.ts";
-import { auditChange } from "./audit-change.ts";
 import { requireServerKey } from "./server-only.ts";
+import type { Route } from "./routes.ts";
+
+/** What the rate-limit status routes use. */
+export interface RateLimitStatusDeps {
+  guards: GatewayGuards;
+  audit: ChangeAudit;
+}
+
+/** `GET /rate-limits/status` and `POST /rate-limits/reset`. */
+export function rateLimitStatusRoutes(deps: RateLimitStatusDeps): Route[] {
+  return [
+    {
+      method: "GET",
+      pattern: "/rate-limits/status",
+      handler: (r) => getRateLimitStatus(deps, r),
+    },
+    {
+      method: "POST",
+      pattern: "/rate-limits/reset",
+      handler: (r) => resetRateLimit(deps, r),
+      noBody: true,
+    },
+  ];
+}
 
 /** `GET /rate-limits/status[?accountId=]`: any caller, for its account (or one it may act for). */
-export async function getRateLimitStatus(context: RouterRequestContext): Promise<Response> {
-  const access = await accountOf(context);
-  const { scope, source, bucket, reading } = await context.world.guards.rateLimitStatus(
+async function getRateLimitStatus(
+  deps: RateLimitStatusDeps,
+  request: RequestContext,
+): Promise<Response> {
+  const access = await accountOf(request);
+  const { scope, source, bucket, reading } = await deps.guards.rateLimitStatus(
     access.accountId,
   );
   return jsonResponse({
@@ -31,13 +59,16 @@ export async function getRateLimitStatus(context: RouterRequestContext): Promise
 }
 
 /** `POST /rate-limits/reset?accountId=`: refills the account's bucket. Server keys only. */
-export async function resetRateLimit(context: RouterRequestContext): Promise<Response> {
-  requireServerKey(context.caller, "reset an account's rate limit");
-  if (!context.query.get("accountId")) {
+async function resetRateLimit(
+  deps: RateLimitStatusDeps,
+  request: RequestContext,
+): Promise<Response> {
+  requireServerKey(request.caller, "reset an account's rate limit");
+  if (!request.query.get("accountId")) {
     throw validationError("accountId", "is required: the account whose bucket to refill");
   }
-  const access = await accountOf(context);
-  const scope = await context.world.guards.resetRateLimit(access.accountId);
-  auditChange(context, access, { action: "rate_limit.reset", target: "account" });
+  const access = await accountOf(request);
+  const scope = await deps.guards.resetRateLimit(access.accountId);
+  deps.audit.record(request, access, { action: "rate_limit.reset", target: "account" });
   return jsonResponse({ accountId: access.accountId, scope, reset: true });
 }

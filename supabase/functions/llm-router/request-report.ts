@@ -9,20 +9,19 @@ import type { AuditQueue } from "../_shared/data/audit-queue.ts";
 import type { MetricsRecorder } from "../_shared/metrics/recorder.ts";
 import type { UsageRecord } from "../_shared/data/usage.ts";
 import type { LLMError } from "../_shared/llm/errors.ts";
-import type { RoutedStream, RouteOutcome } from "../_shared/llm/router.ts";
+import type { RoutedStream, RouteOutcome } from "../_shared/llm/route-types.ts";
 import type { LLMUsage } from "../_shared/llm/types.ts";
+import type { ChatApi } from "../_shared/dialects/chat-dialect.ts";
 
 /** Who asked, known before routing. */
 export interface ReportBase {
   requestId: string;
-  api: "native" | "openai" | "job";
+  api: ChatApi | "job";
   caller: string;
   accountId?: string;
   userId?: string;
   agentId?: string;
   useCase?: string;
-  /** The prompt, for the audit event (set only when LLM_AUDIT_PROMPTS is on). */
-  prompt?: string;
 }
 
 /** Where a request's records go. */
@@ -33,6 +32,22 @@ export interface ReportSinks {
   audit?: AuditQueue;
   metrics?: MetricsRecorder;
   waitUntil: (work: Promise<unknown>) => void;
+  /** The world's clock (epoch ms), for the rows' time. */
+  now: () => number;
+}
+
+/** Starts a reporter per request, all writing to the same sinks. */
+export class RequestReports {
+  constructor(private readonly sinks: ReportSinks) {}
+
+  /**
+   * A reporter for the request `base` that arrived at `started`
+   * (`performance.now()`); `prompt` goes into its audit event only (set when
+   * LLM_AUDIT_PROMPTS is on), never into a log line.
+   */
+  start(base: ReportBase, started: number, prompt?: string): RequestReporter {
+    return new RequestReporter(this.sinks, base, started, prompt);
+  }
 }
 
 /** Reports one request's outcome. */
@@ -43,6 +58,7 @@ export class RequestReporter {
     private readonly sinks: ReportSinks,
     private readonly base: ReportBase,
     private readonly started: number,
+    private readonly prompt?: string,
   ) {
     this.log = sinks.log;
   }
@@ -220,7 +236,7 @@ export class RequestReporter {
       attempts: row.attempts,
       fallbackIndex: row.fallbackIndex,
       cached: row.cached ?? false,
-      at: Date.now(),
+      at: this.sinks.now(),
     };
     // Written in batches off the hot path; a full queue (the database far behind) is said out loud.
     if (!usageQueue.enqueue(record)) {
@@ -248,7 +264,7 @@ export class RequestReporter {
         inputTokens: row.usage?.inputTokens ?? 0,
         outputTokens: row.usage?.outputTokens ?? 0,
         costUsd: row.costUsd ?? 0,
-        ...(this.base.prompt !== undefined ? { prompt: this.base.prompt } : {}),
+        ...(this.prompt !== undefined ? { prompt: this.prompt } : {}),
       },
     });
   }

@@ -1,5 +1,5 @@
 /** Response headers that say how a request was served. */
-import type { RouteOutcome } from "../_shared/llm/router.ts";
+import type { RouteOutcome } from "../_shared/llm/route-types.ts";
 
 /**
  * The route headers of a request that arrived at `started` (`performance.now()`):

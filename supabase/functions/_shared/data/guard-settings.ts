@@ -5,43 +5,22 @@
  * isolate sharing the store sees a change on its next request. Also sums the
  * spend llm_usage recorded in a window, which is where budget ledgers start.
  */
-import type { BudgetRule } from "../guards/budgets.ts";
+import type {
+  AccountGuardSettings,
+  BudgetSettings,
+  GuardSettingsSource,
+  ModelCeiling,
+  RateLimitSettings,
+} from "../guards/account-settings.ts";
+import type { BudgetRule } from "../guards/budget-holds.ts";
 import type { BudgetWindow } from "../guards/budget-windows.ts";
 import type { Db } from "../store/db.ts";
 import { jsonParam } from "../store/db.ts";
 import { cached, type StateStore } from "../store/state-store.ts";
 import { isUuid } from "./ids.ts";
 
-/** Per-model ceilings: requests and tokens (input + max output) per minute. */
-export interface ModelCeiling {
-  rpm?: number;
-  tpm?: number;
-}
-
-/** An account's request rate limit. */
-export interface RateLimitSettings {
-  requestsPerSecond: number;
-  burst: number;
-  models: Record<string, ModelCeiling>;
-  updatedAt?: string;
-}
-
-/** One budget row: an account's (or one agent's) daily and/or monthly limit. */
-export interface BudgetSettings {
-  agentId: string | null;
-  dailyLimitUsd: number | null;
-  monthlyLimitUsd: number | null;
-  alertThreshold: number;
-  timeZone: string;
-  updatedAt?: string;
-}
-
-/** Everything the guards need to know about one account. */
-export interface AccountGuardSettings {
-  /** Undefined: the deployment's defaults apply. */
-  rateLimit?: RateLimitSettings;
-  budgets: BudgetSettings[];
-}
+// The rules are the guards' idea; routes that show budgets import them from here too.
+export { budgetRules } from "../guards/account-settings.ts";
 
 interface RateRow extends Record<string, unknown> {
   requests_per_second: string | number;
@@ -81,33 +60,8 @@ function budgetFromRow(row: BudgetRow): BudgetSettings {
   };
 }
 
-/** The budget rules that apply to one request of `agentId` (account-wide ones always do). */
-export function budgetRules(
-  accountId: string,
-  budgets: readonly BudgetSettings[],
-  agentId: string | undefined,
-): BudgetRule[] {
-  const rules: BudgetRule[] = [];
-  for (const budget of budgets) {
-    if (budget.agentId !== null && budget.agentId !== agentId) continue;
-    const base = {
-      accountId,
-      ...(budget.agentId !== null ? { agentId: budget.agentId } : {}),
-      alertThreshold: budget.alertThreshold,
-      timeZone: budget.timeZone,
-    };
-    if (budget.dailyLimitUsd !== null) {
-      rules.push({ ...base, period: "daily", limitUsd: budget.dailyLimitUsd });
-    }
-    if (budget.monthlyLimitUsd !== null) {
-      rules.push({ ...base, period: "monthly", limitUsd: budget.monthlyLimitUsd });
-    }
-  }
-  return rules;
-}
-
-/** Reads and writes guard settings. */
-export class GuardSettingsRepository {
+/** Reads and writes guard settings; the guards read them through `GuardSettingsSource`. */
+export class GuardSettingsRepository implements GuardSettingsSource {
   constructor(
     private readonly db: Db,
     private readonly store: StateStore,

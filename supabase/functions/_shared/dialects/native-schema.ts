@@ -6,7 +6,7 @@
  * and server cannot drift and the client bundle holds no zod.
  */
 import { z } from "zod";
-import { USE_CASES } from "../llm/catalog.ts";
+import { USE_CASES, type UseCase } from "../llm/catalog.ts";
 import {
   wireMessage,
   wireResponseFormat,
@@ -16,10 +16,16 @@ import {
   wireToolChoice,
 } from "./wire-schema.ts";
 
-/** A chat use case (every catalog use case but `embedding`). */
-export const chatUseCase = z.enum(
-  USE_CASES.filter((u) => u !== "embedding") as [string, ...string[]],
-);
+/** The chat use cases: every catalog use case but `embedding` (`auto:<useCase>` names one). */
+export const CHAT_USE_CASES: readonly UseCase[] = USE_CASES.filter((u) => u !== "embedding");
+
+/** Whether `value` names a chat use case. */
+export function isChatUseCase(value: string | undefined): value is UseCase {
+  return value !== undefined && (CHAT_USE_CASES as readonly string[]).includes(value);
+}
+
+/** A chat use case, as a request names it. */
+export const chatUseCase = z.enum(CHAT_USE_CASES as [string, ...string[]]);
 /** An agent, account or model id as a request names it. */
 export const routingId = z.string().min(1).max(200);
 const id = routingId;

@@ -103,3 +103,14 @@ export const wireResponseFormat = z.discriminatedUnion("type", [
     }),
   }),
 ]);
+
+/** A chat message as callers send it. */
+export type WireMessage = z.infer<typeof wireMessage>;
+/** A tool call in OpenAI's format. */
+export type WireToolCall = z.infer<typeof wireToolCall>;
+/** A tool definition as callers send it. */
+export type WireTool = z.infer<typeof wireTool>;
+/** A `tool_choice` as callers send it. */
+export type WireToolChoice = z.infer<typeof wireToolChoice>;
+/** A `response_format` as callers send it. */
+export type WireResponseFormat = z.infer<typeof wireResponseFormat>;

@@ -8,7 +8,8 @@
  * idle watchdog per stream instead of a timer per read, and the upstream
  * bytes forwarded as they are when a chunk holds only whole, valid events.
  */
-import { encodeSse, SseDecoder } from "../runtime/sse.ts";
+import { SseDecoder } from "../runtime/sse.ts";
+import { streamErrorEvent } from "../dialects/stream-error.ts";
 import { redactSecrets } from "../runtime/redact.ts";
 import { idleWatchdog } from "../runtime/idle-watchdog.ts";
 import { type StreamUsage, utf8Length } from "./cost.ts";
@@ -32,14 +33,6 @@ export interface RelayControl {
   idleTimeoutMs: number;
   onEnd: (summary: RelaySummary) => void;
   now: () => number;
-}
-
-/** The error event sent after streaming started. */
-export function errorEvent(code: string, message: string, retryable: boolean): string {
-  return encodeSse({
-    event: "error",
-    data: JSON.stringify({ error: { code, message, retryable } }),
-  });
 }
 
 type Chunk = { error?: { message?: unknown }; usage?: unknown; choices?: unknown };
@@ -79,7 +72,7 @@ export function relayChatStream(
     summary.outcome = "error";
     summary.errorCode = code;
     control.abortUpstream(new Error(code));
-    end(controller, prefix + errorEvent(code, message, true));
+    end(controller, prefix + streamErrorEvent({ code, message, retryable: true }));
   };
 
   return new ReadableStream<Uint8Array>({

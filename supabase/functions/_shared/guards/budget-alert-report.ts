@@ -3,14 +3,26 @@
  * from (llm-router or a direct function): one `budget_alert` log line and one
  * `budget.alert` audit event. The ledger fires it once per rule and window.
  */
-import type { AuditEvent } from "../data/audit.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { BudgetAlert } from "./budget-holds.ts";
+
+/**
+ * The audit event an alert leaves: a subset of data/audit.ts's `AuditEvent`,
+ * declared here so the guards need nothing of the data layer (an audit queue
+ * accepts it as it is).
+ */
+export interface BudgetAlertEvent {
+  accountId: string;
+  action: "budget.alert";
+  target?: string;
+  outcome: "threshold_crossed";
+  details: Record<string, string | number | boolean | null>;
+}
 
 /** The alert handler for a BudgetGuard/BudgetHolds: logs, and audits when there is an audit queue. */
 export function budgetAlertReporter(
   log: Logger,
-  audit?: { enqueue(event: AuditEvent): unknown },
+  audit?: { enqueue(event: BudgetAlertEvent): unknown },
 ): (alert: BudgetAlert) => void {
   return (alert) => {
     const fields = {

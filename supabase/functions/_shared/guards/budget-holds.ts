@@ -96,7 +96,9 @@ export class BudgetHolds {
     const amount = toNano(estimateUsd);
     const held: Held[] = [];
     try {
-      for (const rule of rules) {
+      // Every window at once: with Redis the holds travel together, and a fresh isolate seeds
+      // its day and month from llm_usage side by side rather than one query after the other.
+      const verdicts = await Promise.allSettled(rules.map(async (rule) => {
         const { window, key } = this.windowOf(rule);
         const limit = toNano(rule.limitUsd);
         let verdict = await this.#ledger.reserve(key, amount, limit);
@@ -107,10 +109,16 @@ export class BudgetHolds {
         if (verdict.status === "unseeded") {
           throw new Error("the budget ledger vanished while it was being seeded");
         }
+        if (verdict.status === "reserved") held.push({ rule, window, key, amount });
+        return { rule, window, verdict };
+      }));
+      // The first rule (in order) that refused or failed decides the answer.
+      for (const outcome of verdicts) {
+        if (outcome.status === "rejected") throw outcome.reason;
+        const { rule, window, verdict } = outcome.value;
         if (verdict.status === "over") {
           throw overBudget(rule, window, verdict.spent, verdict.reserved, estimateUsd);
         }
-        held.push({ rule, window, key, amount });
       }
     } catch (error) {
       await this.#settleAll(held, 0).catch(() => {});

@@ -1,8 +1,12 @@
 /**
  * Budget windows: the calendar day or month containing an instant, in a
- * time zone. Computed from the timestamp each time, so nothing has to reset a
- * budget at midnight; a new day is simply a new window (and a new ledger key).
+ * time zone. Derived from the timestamp, so nothing has to reset a budget at
+ * midnight; a new day is simply a new window (and a new ledger key).
  * Daylight-saving days are 23 or 25 hours long, as the calendar says.
+ *
+ * Working a window out takes several `formatToParts` calls (ICU, the
+ * costliest step of a guarded request), so the last window of each period and
+ * zone is kept: an instant inside it gets it back without any formatting.
  */
 
 /** How long a budget's window is. */
@@ -95,8 +99,30 @@ function startOfLocalDate(date: LocalDate, timeZone: string): number {
   return start;
 }
 
-/** The window of `period` containing `now`, in `timeZone`. Throws RangeError on an unknown zone. */
-export function budgetWindow(period: BudgetPeriod, timeZone: string, now: number): BudgetWindow {
+/** The latest window computed per period and zone; a window is a pure function of its instant. */
+const recent = new Map<string, Readonly<BudgetWindow>>();
+/** A deployment uses a handful of zones; past this many, the memo starts over. */
+const MAX_RECENT_WINDOWS = 512;
+
+/**
+ * The window of `period` containing `now`, in `timeZone` (frozen: it is
+ * shared by every caller inside it). Throws RangeError on an unknown zone.
+ */
+export function budgetWindow(
+  period: BudgetPeriod,
+  timeZone: string,
+  now: number,
+): Readonly<BudgetWindow> {
+  const key = `${period} ${timeZone}`;
+  const last = recent.get(key);
+  if (last && now >= last.start && now < last.end) return last;
+  const window = Object.freeze(computeWindow(period, timeZone, now));
+  if (recent.size >= MAX_RECENT_WINDOWS) recent.clear();
+  recent.set(key, window);
+  return window;
+}
+
+function computeWindow(period: BudgetPeriod, timeZone: string, now: number): BudgetWindow {
   const w = wallClock(now, timeZone);
   const pad = (n: number) => String(n).padStart(2, "0");
   if (period === "daily") {

@@ -9,20 +9,20 @@
  * `failClosed` to refuse with 503 GUARD_UNAVAILABLE instead.
  */
 import type { Logger } from "../runtime/log.ts";
+import { errorMessage } from "../runtime/error-message.ts";
 import { maxCostOf } from "../llm/catalog.ts";
 import { LLMError, type LLMErrorOptions } from "../llm/errors.ts";
-import type { Admission, PlannedTarget, TargetGate } from "../llm/router.ts";
+import type { Admission, PlannedTarget, TargetGate } from "../llm/route-types.ts";
 import type { StateStore } from "../store/state-store.ts";
 import {
   type AccountGuardSettings,
   budgetRules,
-  type GuardSettingsRepository,
+  type GuardSettingsSource,
   type ModelCeiling,
-} from "../data/guard-settings.ts";
+} from "./account-settings.ts";
 import { type BudgetAlert, BudgetGuard, type BudgetHold, type BudgetRule } from "./budgets.ts";
 import { type BucketReading, readTokens, takeTokens, type TokenBucket } from "./token-bucket.ts";
 import { addPerMinute } from "./window-counter.ts";
-import { errorMessage } from "../runtime/error-message.ts";
 
 /** Deployment-wide guard settings (from env). */
 export interface GuardPolicy {
@@ -36,8 +36,8 @@ export interface GuardPolicy {
 /** What the guards need. */
 export interface GatewayGuardsDeps {
   store: StateStore;
-  /** Per-account settings; without a database only the defaults apply and there are no budgets. */
-  settings?: GuardSettingsRepository;
+  /** Per-account settings (data/guard-settings.ts); without them only the defaults apply and there are no budgets. */
+  settings?: GuardSettingsSource;
   policy: GuardPolicy;
   now: () => number;
   log: Logger;
@@ -100,8 +100,11 @@ export interface BucketStatus {
 /** Applies the guards. One per isolate. */
 export class GatewayGuards {
   readonly budgets?: BudgetGuard;
+  /** Whether the deployment has any per-model ceiling (policy is fixed for the guards' life). */
+  readonly #platformCeilings: boolean;
 
   constructor(private readonly deps: GatewayGuardsDeps) {
+    this.#platformCeilings = hasAny(deps.policy.modelCeilings);
     const settings = deps.settings;
     if (settings) {
       this.budgets = new BudgetGuard({
@@ -121,14 +124,14 @@ export class GatewayGuards {
    */
   async admit(
     caller: GuardedCaller,
-    options: { rateLimited?: boolean } = {},
+    options?: { rateLimited?: boolean },
   ): Promise<AdmittedRequest> {
     const settings = await this.#settings(caller.accountId);
     const bucket = bucketOf(settings, this.deps.policy);
     const scope = scopeOf(caller);
     let rateLimit: RateLimitStatus | undefined;
     // Queued jobs are paced by their runner, not by the caller's bucket.
-    if (bucket && scope && options.rateLimited !== false) {
+    if (bucket && scope && options?.rateLimited !== false) {
       const verdict = await this.#guarded(
         "rate_limit",
         () => takeTokens(this.deps.store, bucketKey(scope), bucket, this.deps.now()),
@@ -188,76 +191,59 @@ export class GatewayGuards {
     settings: AccountGuardSettings,
     scope: string | undefined,
   ): TargetGate | undefined {
-    const rules = caller.accountId && this.budgets
+    const rules = caller.accountId && this.budgets && settings.budgets.length > 0
       ? budgetRules(caller.accountId, settings.budgets, caller.agentId)
-      : [];
-    const accountCeilings = settings.rateLimit?.models ?? {};
-    const platformCeilings = this.deps.policy.modelCeilings;
-    if (
-      rules.length === 0 && Object.keys(accountCeilings).length === 0 &&
-      Object.keys(platformCeilings).length === 0
-    ) {
-      return undefined;
-    }
+      : NO_RULES;
+    const accountCeilings = settings.rateLimit?.models;
+    const anyAccountCeiling = accountCeilings !== undefined && hasAny(accountCeilings);
+    if (rules.length === 0 && !anyAccountCeiling && !this.#platformCeilings) return undefined;
+    const ceilingScope = scope ?? "platform-caller";
     return {
       admit: (target) =>
-        this.#admitTarget(target, rules, [
-          ["platform", platformCeilings],
-          [scope ?? "platform-caller", accountCeilings],
-        ]),
+        this.#admitTarget(
+          target,
+          rules,
+          anyAccountCeiling ? accountCeilings : undefined,
+          ceilingScope,
+        ),
     };
   }
 
   async #admitTarget(
     target: PlannedTarget,
-    rules: BudgetRule[],
-    ceilings: [string, Record<string, ModelCeiling>][],
+    rules: readonly BudgetRule[],
+    accountCeilings: Record<string, ModelCeiling> | undefined,
+    scope: string,
   ): Promise<Admission> {
     const model = target.model.id;
-    const tokens = target.inputTokens + (target.request.maxTokens ?? 0);
+    const maxTokens = target.request.maxTokens ?? 0;
+    const tokens = target.inputTokens + maxTokens;
     const now = this.deps.now();
     // Every check is issued at once: with Redis they travel in one pipelined round trip.
     const checks: Promise<LLMError | undefined>[] = [];
-    for (const [scope, byModel] of ceilings) {
-      const ceiling = byModel[model];
-      if (!ceiling) continue;
-      for (
-        const [unit, limit, amount] of [["rpm", ceiling.rpm, 1], [
-          "tpm",
-          ceiling.tpm,
-          tokens,
-        ]] as const
-      ) {
-        if (limit === undefined) continue;
-        checks.push(
-          this.#guarded(
-            "model_ceiling",
-            () => addPerMinute(this.deps.store, `${unit}:${scope}:${model}`, amount, limit, now),
-            undefined,
-          ).then((verdict) =>
-            verdict && !verdict.allowed
-              ? new LLMError(
-                "RATE_LIMIT_EXCEEDED",
-                `${model} is at its ${
-                  unit === "rpm" ? "requests" : "tokens"
-                }-per-minute ceiling (${limit})`,
-                { retryable: true, fallback: true, retryAfterMs: verdict.retryAfterMs, model },
-              )
-              : undefined
-          ),
-        );
-      }
-    }
+    const platform = ceilingOf(this.deps.policy.modelCeilings, model);
+    if (platform) this.#ceilingChecks(checks, "platform", model, platform, tokens, now);
+    const own = accountCeilings && ceilingOf(accountCeilings, model);
+    if (own) this.#ceilingChecks(checks, scope, model, own, tokens, now);
     const budgets = rules.length > 0 ? this.budgets : undefined;
-    const estimate = maxCostOf(target.model, target.inputTokens, target.request.maxTokens ?? 0);
     const holding = budgets
-      ? this.#guarded("budget", () => budgets.reserve(rules, estimate), undefined)
-      : Promise.resolve(undefined);
+      ? this.#guarded(
+        "budget",
+        () => budgets.reserve(rules, maxCostOf(target.model, target.inputTokens, maxTokens)),
+        undefined,
+      )
+      : undefined;
+    if (checks.length === 0) {
+      const hold = await holding;
+      return hold ? this.#admission(hold) : NO_HOLD;
+    }
     const [held, ...verdicts] = await Promise.allSettled([holding, ...checks]);
     const hold = held.status === "fulfilled" ? held.value : undefined;
-    const refusal = held.status === "rejected"
-      ? held.reason
-      : verdicts.map((v) => v.status === "rejected" ? v.reason : v.value).find(Boolean);
+    let refusal: unknown = held.status === "rejected" ? held.reason : undefined;
+    for (const verdict of verdicts) {
+      if (refusal) break;
+      refusal = verdict.status === "rejected" ? verdict.reason : verdict.value;
+    }
     if (refusal) {
       // A ceiling refused after the budget held (or the other way round): give the hold back.
       if (hold) this.#admission(hold).release();
@@ -266,23 +252,63 @@ export class GatewayGuards {
     return hold ? this.#admission(hold) : NO_HOLD;
   }
 
+  /** Adds the rpm and tpm checks of `ceiling` (one scope's, for `model`) to `checks`. */
+  #ceilingChecks(
+    checks: Promise<LLMError | undefined>[],
+    scope: string,
+    model: string,
+    ceiling: ModelCeiling,
+    tokens: number,
+    now: number,
+  ): void {
+    if (ceiling.rpm !== undefined) {
+      checks.push(this.#ceilingCheck("rpm", scope, model, ceiling.rpm, 1, now));
+    }
+    if (ceiling.tpm !== undefined) {
+      checks.push(this.#ceilingCheck("tpm", scope, model, ceiling.tpm, tokens, now));
+    }
+  }
+
+  async #ceilingCheck(
+    unit: "rpm" | "tpm",
+    scope: string,
+    model: string,
+    limit: number,
+    amount: number,
+    now: number,
+  ): Promise<LLMError | undefined> {
+    const verdict = await this.#guarded(
+      "model_ceiling",
+      () => addPerMinute(this.deps.store, `${unit}:${scope}:${model}`, amount, limit, now),
+      undefined,
+    );
+    if (!verdict || verdict.allowed) return undefined;
+    return new LLMError(
+      "RATE_LIMIT_EXCEEDED",
+      `${model} is at its ${unit === "rpm" ? "requests" : "tokens"}-per-minute ceiling (${limit})`,
+      { retryable: true, fallback: true, retryAfterMs: verdict.retryAfterMs, model },
+    );
+  }
+
   #admission(hold: BudgetHold): Admission {
-    const finish = (work: Promise<void>) =>
-      this.deps.waitUntil(work.catch((error) =>
-        this.deps.log.error("budget_settle_failed", {
-          detail: errorMessage(error),
-        })
-      ));
     return {
-      settle: (costUsd) => finish(hold.settle(costUsd)),
-      release: () => finish(hold.release()),
+      settle: (costUsd) => this.#finish(hold.settle(costUsd)),
+      release: () => this.#finish(hold.release()),
     };
   }
 
+  /** Keeps a settle write alive after the response; its failure is logged, never thrown. */
+  #finish(work: Promise<void>): void {
+    this.deps.waitUntil(work.catch(this.#settleFailed));
+  }
+
+  readonly #settleFailed = (error: unknown) =>
+    this.deps.log.error("budget_settle_failed", { detail: errorMessage(error) });
+
   async #settings(accountId: string | undefined): Promise<AccountGuardSettings> {
     const settings = this.deps.settings;
-    if (!accountId || !settings) return { budgets: [] };
-    return await this.#guarded("settings", () => settings.forAccount(accountId), { budgets: [] });
+    if (!accountId || !settings) return NO_SETTINGS;
+    return await this.#guarded("settings", () => settings.forAccount(accountId), NO_SETTINGS);
   }
 
   /** Runs a guard step whose store failure is a 503 whatever the policy (operator reads and resets). */
@@ -316,6 +342,23 @@ export class GatewayGuards {
 }
 
 const NO_HOLD: Admission = { settle: () => {}, release: () => {} };
+const NO_RULES: readonly BudgetRule[] = Object.freeze([]);
+/** An account without settings of its own (or whose settings could not be read, failing open); read only. */
+const NO_SETTINGS: AccountGuardSettings = { budgets: [] };
+
+/** Whether `record` has any own key (without building the key list). */
+function hasAny(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+/** `model`'s ceiling in `byModel`, if it has one (own keys only: a model id is caller input). */
+function ceilingOf(
+  byModel: Record<string, ModelCeiling>,
+  model: string,
+): ModelCeiling | undefined {
+  return Object.hasOwn(byModel, model) ? byModel[model] : undefined;
+}
 
 /** The account's own bucket, else the deployment's default, else none. */
 function bucketOf(settings: AccountGuardSettings, policy: GuardPolicy): TokenBucket | undefined {

@@ -5,7 +5,7 @@
  * another account. Answers live in the StateStore with a TTL; a cached answer
  * can be replayed as a stream.
  */
-import type { RouteRequest } from "../llm/router.ts";
+import type { RouteRequest } from "../llm/route-types.ts";
 import type { LLMChatResponse, LLMStreamEvent, LLMToolCall } from "../llm/types.ts";
 import type { StateStore } from "../store/state-store.ts";
 

@@ -5,7 +5,7 @@
  */
 import { type EnvReader, flagSetting, intSetting, numberSetting } from "../runtime/env.ts";
 import { jsonSetting } from "../llm/config.ts";
-import type { ModelCeiling } from "../data/guard-settings.ts";
+import type { ModelCeiling } from "./account-settings.ts";
 import type { GuardPolicy } from "./gateway-guards.ts";
 
 /** Env-level settings of the guards around a request. */

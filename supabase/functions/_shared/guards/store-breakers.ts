@@ -166,15 +166,6 @@ export const CIRCUIT_RESET: AtomicOperation<CircuitReading> = {
   decode: CIRCUIT_STEP.decode,
 };
 
-/**
- * The circuit key the router uses for a platform target (`#attemptTargets`
- * in router.ts): health reads it, operators reset it. A tenant's own keys
- * have circuits of their own (`account:<id>:…`).
- */
-export function platformCircuitKey(provider: string, model: string): string {
-  return `platform:${provider}:${model}`;
-}
-
 /** CircuitBreakerStore over a StateStore. */
 export class StoreCircuitBreakers implements CircuitBreakerStore {
   /** Keys whose last reading here was closed with no failures: a success there changes nothing. */

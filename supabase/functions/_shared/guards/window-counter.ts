@@ -55,5 +55,9 @@ export async function addPerMinute(
     limit,
     untilNext + 1_000,
   ]);
-  return { ...verdict, retryAfterMs: verdict.allowed ? 0 : untilNext };
+  return {
+    allowed: verdict.allowed,
+    used: verdict.used,
+    retryAfterMs: verdict.allowed ? 0 : untilNext,
+  };
 }

@@ -10,7 +10,7 @@ import { healthErrorText } from "./error-text.ts";
 import type { ProviderHealthRecord } from "./provider-health.ts";
 import { withTimeout } from "./with-timeout.ts";
 // Health looks at the platform's circuits, not a tenant's.
-import { platformCircuitKey } from "../guards/store-breakers.ts";
+import { platformCircuitKey } from "../llm/circuit-key.ts";
 
 /** What checking a provider needs. */
 export interface ProviderCheckDeps {

@@ -39,7 +39,7 @@ export function createFunctionApp(
     const common = { ...corsHeaders(request, cors), "x-request-id": requestId };
     try {
       const url = new URL(request.url);
-      checkQuery(url.searchParams);
+      if (url.search !== "") checkQuery(url.searchParams);
       const path = functionSubPath(url, options.name);
       return withHeaders(await options.route({ request, path, requestId }), common);
     } catch (error) {

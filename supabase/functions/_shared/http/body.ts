@@ -1,12 +1,14 @@
 /**
  * Reading a JSON request body under a size limit and a deadline, with a 4xx
- * for every way it can be wrong. The limit is enforced while streaming, so an
- * oversized body is never buffered whole; the deadline (408) keeps a client
- * trickling its body from holding the request open; and every string and key
- * in it is checked against the text rules (`request-text.ts`) before any route
- * sees it.
+ * for every way it can be wrong. A declared length over the limit is refused
+ * before a byte is read, and a body of unknown length is counted while it
+ * streams, so an oversized body is never buffered whole; the deadline (408,
+ * watched by one shared timer, `deadline-watch.ts`) keeps a client trickling
+ * its body from holding the request open; and every string and key in it is
+ * checked against the text rules (`request-text.ts`) before any route sees it.
  */
 import { clipInput, HttpError } from "./errors.ts";
+import { DeadlineWatch } from "./deadline-watch.ts";
 import { checkRequestJson } from "./request-text.ts";
 
 /**
@@ -15,6 +17,9 @@ import { checkRequestJson } from "./request-text.ts";
  * a client trickling bytes is cut off long before Supabase's 150 s wall clock.
  */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+
+/** Strict: a body that is not UTF-8 is a 400, not text with replacement characters. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Reads `request`'s body as a JSON object of at most `maxBytes` bytes that
@@ -33,16 +38,19 @@ export async function readJsonObject(
       `Content-Type must be application/json, got ${clipInput(contentType, 80)}`,
     );
   }
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  const length = request.headers.get("content-length");
+  const declared = length === null ? Number.NaN : Number(length);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
 
-  const bytes = await readLimited(request, maxBytes, timeoutMs);
+  const bytes = Number.isInteger(declared) && declared >= 0
+    ? await readDeclared(request, maxBytes, timeoutMs)
+    : await readChunked(request, maxBytes, timeoutMs);
   if (bytes.length === 0) {
     throw new HttpError(400, "INVALID_JSON", "Request body is empty; send a JSON object");
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new HttpError(400, "INVALID_JSON", "Request body is not valid UTF-8");
   }
@@ -62,54 +70,98 @@ export async function readJsonObject(
   return parsed as Record<string, unknown>;
 }
 
+/** One watch per deadline length in use (a function has one or two). */
+const watches = new Map<number, DeadlineWatch>();
+
+/** Calls `onLate` after `timeoutMs` unless the returned function is called first. */
+function deadline(timeoutMs: number, onLate: () => void): () => void {
+  let watch = watches.get(timeoutMs);
+  if (!watch) {
+    // Lengths come from configuration, but a caller could pass ever new ones: forget idle watches.
+    if (watches.size >= 16) {
+      for (const [ms, idle] of watches) if (idle.size === 0) watches.delete(ms);
+    }
+    watches.set(timeoutMs, watch = new DeadlineWatch(timeoutMs));
+  }
+  return watch.watch(onLate);
+}
+
 /**
- * The body's bytes, counted chunk by chunk so a huge body is never buffered,
- * and given up (reader cancelled, 408) when the deadline passes first.
+ * A body whose length is declared within the limit: read whole by the
+ * runtime (no stream of chunks through JavaScript) unless the deadline comes
+ * first. The HTTP framing holds the body to its declared length; the check
+ * after the read covers a Request built in-process with a header that does
+ * not match.
  */
-async function readLimited(
+function readDeclared(
+  request: Request,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const reading = request.arrayBuffer();
+    // The 408 goes out now; the abandoned read ends when the connection does.
+    const unwatch = deadline(timeoutMs, () => reject(timedOut(timeoutMs)));
+    reading.then((buffer) => {
+      unwatch();
+      if (buffer.byteLength > maxBytes) reject(tooLarge(maxBytes));
+      else resolve(new Uint8Array(buffer));
+    }, (error) => {
+      unwatch();
+      reject(error);
+    });
+  });
+}
+
+/**
+ * A body of unknown length, counted chunk by chunk so a huge one is never
+ * buffered. At the deadline the reader is cancelled: the pending read then
+ * ends (done) and the flag says why, so no chunk waits in a race.
+ */
+async function readChunked(
   request: Request,
   maxBytes: number,
   timeoutMs: number,
 ): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut(timeoutMs)), timeoutMs);
+  let late = false;
+  const unwatch = deadline(timeoutMs, () => {
+    late = true;
+    reader.cancel().catch(() => {});
   });
-  // With a declared length the bytes go straight into one buffer of that size: no second copy
-  // (a burst of large bodies is what fills an isolate's memory first).
-  const declared = Number(request.headers.get("content-length") ?? NaN);
-  let buffer = new Uint8Array(
-    Number.isInteger(declared) && declared >= 0 && declared <= maxBytes ? declared : 0,
-  );
+  const parts: Uint8Array[] = [];
   let total = 0;
   try {
     while (true) {
-      const { done, value } = await Promise.race([reader.read(), deadline]);
+      const { done, value } = await reader.read();
+      if (late) throw timedOut(timeoutMs);
       if (done) break;
       if (total + value.byteLength > maxBytes) throw tooLarge(maxBytes);
-      if (total + value.byteLength > buffer.length) {
-        buffer = grown(buffer, total + value.byteLength, maxBytes);
-      }
-      buffer.set(value, total);
+      parts.push(value);
       total += value.byteLength;
     }
   } catch (error) {
-    // Not awaited: the 408 (or 413) goes out now, whatever the client does next.
+    if (late) throw error instanceof HttpError ? error : timedOut(timeoutMs);
+    // Not awaited: the 413 goes out now, whatever the client does next.
     reader.cancel().catch(() => {});
     throw error;
   } finally {
-    clearTimeout(timer);
+    unwatch();
   }
-  return total === buffer.length ? buffer : buffer.subarray(0, total);
+  return joined(parts, total);
 }
 
-/** A copy of `buffer` with room for `needed` bytes (doubling up to `limit`, for chunked bodies). */
-function grown(buffer: Uint8Array, needed: number, limit: number): Uint8Array<ArrayBuffer> {
-  const bigger = new Uint8Array(Math.max(needed, Math.min(limit, buffer.length * 2 || 65_536)));
-  bigger.set(buffer);
-  return bigger;
+/** The chunks as one buffer, copied once at the end (no buffer grown and thrown away per chunk). */
+function joined(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
 }
 
 function timedOut(timeoutMs: number): HttpError {

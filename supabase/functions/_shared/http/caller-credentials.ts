@@ -26,6 +26,7 @@ export function callerCredentialsFromEnv(
     verifyToken: verifier ? (token) => verifiedClaims(verifier, token, options.realm) : undefined,
     serverKeys: serverKeysFromEnv(env),
     jobSecret: env("LLM_JOB_SECRET"),
+    realm: options.realm,
   };
 }
 

@@ -5,7 +5,7 @@
  * secret. Acting for another account needs the service role or an
  * owner/admin membership of that account.
  */
-import { bearerToken } from "./auth.ts";
+import { bearerToken, unauthorized } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 import type { JwtClaims } from "../security/jwt-hs256.ts";
 import { sameSecret } from "../security/same-secret.ts";
@@ -34,6 +34,8 @@ export interface CallerCredentials {
   serverKeys: readonly string[];
   /** The job secret the database's trigger sends in `x-job-secret`. */
   jobSecret?: string;
+  /** The function named in a 401's `WWW-Authenticate` challenge. */
+  realm?: string;
 }
 
 /**
@@ -56,16 +58,18 @@ export async function authenticateCaller(
   credentials: CallerCredentials,
   allowJobSecret = false,
 ): Promise<Caller> {
-  const jobSecret = request.headers.get("x-job-secret");
-  if (allowJobSecret && jobSecret !== null && credentials.jobSecret) {
+  const realm = credentials.realm ?? "functions";
+  const jobSecret = allowJobSecret ? request.headers.get("x-job-secret") : null;
+  if (jobSecret !== null && credentials.jobSecret) {
     if (await sameSecret(jobSecret, credentials.jobSecret)) return { kind: "job" };
-    throw unauthorized("AUTH_INVALID", "The job secret is wrong");
+    throw unauthorized("AUTH_INVALID", "The job secret is wrong", realm);
   }
   const token = bearerToken(request);
   if (!token) {
     throw unauthorized(
       "AUTH_MISSING",
       "Authorization: Bearer <access token or service key> is required",
+      realm,
     );
   }
   if (await isServerKey(token, credentials.serverKeys)) return { kind: "service" };
@@ -73,6 +77,7 @@ export async function authenticateCaller(
     throw unauthorized(
       "AUTH_INVALID",
       "User tokens are not accepted: no JWT secret or JWKS is configured",
+      realm,
     );
   }
   const claims = await credentials.verifyToken(token);
@@ -82,12 +87,14 @@ export async function authenticateCaller(
     throw unauthorized(
       "AUTH_SERVICE_TOKEN_NOT_KEY",
       "A service_role token is accepted only when it is the configured service key (SUPABASE_SERVICE_ROLE_KEY or one of LLM_SERVICE_KEYS)",
+      realm,
     );
   }
   if (claims.role !== "authenticated" || typeof claims.sub !== "string") {
     throw unauthorized(
       "AUTH_USER_REQUIRED",
       "A user's access token or the service key is required (not the anon key)",
+      realm,
     );
   }
   const meta = (claims.app_metadata ?? {}) as Record<string, unknown>;
@@ -158,8 +165,4 @@ export function isAdmin(access: AccountAccess): boolean {
 export function requireAdmin(access: AccountAccess, what: string): void {
   if (isAdmin(access)) return;
   throw new HttpError(403, "FORBIDDEN", `Only the account's owners and admins may ${what}`);
-}
-
-function unauthorized(code: string, message: string): HttpError {
-  return new HttpError(401, code, message, {}, { "www-authenticate": 'Bearer realm="llm-router"' });
 }

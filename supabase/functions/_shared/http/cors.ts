@@ -69,11 +69,11 @@ export function preflightResponse(request: Request, policy: CorsPolicy): Respons
 /** Returns `response` with `extra` headers added (copying it when its headers are immutable). */
 export function withHeaders(response: Response, extra: Record<string, string>): Response {
   try {
-    for (const [name, value] of Object.entries(extra)) response.headers.set(name, value);
+    for (const name in extra) response.headers.set(name, extra[name]);
     return response;
   } catch {
     const headers = new Headers(response.headers);
-    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+    for (const name in extra) headers.set(name, extra[name]);
     return new Response(response.body, {
       status: response.status,
       statusText: response.statusText,

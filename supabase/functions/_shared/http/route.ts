@@ -6,12 +6,20 @@
  * give `/rest` (or `/` for the function's root).
  */
 export function functionSubPath(url: URL, functionName: string): string {
-  const segments = url.pathname.split("/");
-  const index = segments.indexOf(functionName);
-  if (index === -1) return url.pathname || "/";
-  const rest = segments.slice(index + 1).join("/");
-  return "/" + rest.replace(/\/+$/, "");
+  const path = url.pathname;
+  // The first whole segment equal to the name, found without splitting the path (every request).
+  for (let at = path.indexOf(functionName); at !== -1; at = path.indexOf(functionName, at + 1)) {
+    const end = at + functionName.length;
+    if (path.charCodeAt(at - 1) !== SLASH) continue;
+    if (end < path.length && path.charCodeAt(end) !== SLASH) continue;
+    let stop = path.length;
+    while (stop > end && path.charCodeAt(stop - 1) === SLASH) stop--;
+    return "/" + path.slice(end + 1, stop);
+  }
+  return path || "/";
 }
+
+const SLASH = 0x2f;
 
 /** The caller's request id when it is sane, else a new UUID. */
 export function requestIdOf(request: Request): string {

@@ -4,7 +4,7 @@
  * it through an env reader passed in (the core never touches the process
  * environment itself); every value has a safe default.
  */
-import { type EnvReader, intSetting } from "../runtime/env.ts";
+import { type EnvReader, flagSetting, intSetting } from "../runtime/env.ts";
 import {
   type CatalogModel,
   DEFAULT_TIER_USE_CASES,
@@ -15,14 +15,28 @@ import {
 import type { BreakerPolicy, RetryPolicy } from "./resilience.ts";
 import type { CustomProviderConfig } from "./providers/registry.ts";
 
-/** Timeouts of one attempt. */
+/** Timeouts of one attempt, of the whole request, and of a stream's pacing. */
 export interface TimeoutPolicy {
   /** A non-streamed answer. */
   requestMs: number;
-  /** A stream's first event (the commit point). */
+  /** A stream's first event. */
   firstEventMs: number;
   /** Silence between stream events. */
   idleMs: number;
+  /**
+   * A stream whose first event has not come by then commits anyway (its 200
+   * goes out and heartbeats start) and can no longer fall back:
+   * `LLM_STREAM_COMMIT_AFTER_MS`, so a thinking model does not meet the
+   * platform's 150 s response limit.
+   */
+  commitAfterMs: number;
+  /**
+   * Total time across retries and fallbacks until an answer or a stream's
+   * first event (`LLM_REQUEST_DEADLINE_MS`); past it, 504 TIMEOUT.
+   */
+  deadlineMs: number;
+  /** A committed stream writes an SSE comment after this much silence (`LLM_SSE_HEARTBEAT_MS`). */
+  heartbeatMs: number;
 }
 
 /** Everything the router is configured with. */
@@ -58,7 +72,14 @@ export function defaultRouterConfig(): RouterConfig {
     defaultUseCase: "general",
     retry: { maxRetries: 2, baseDelayMs: 250, maxDelayMs: 4_000, maxRetryAfterMs: 10_000 },
     breaker: { failureThreshold: 5, openMs: 60_000, halfOpenSuccesses: 2 },
-    timeouts: { requestMs: 60_000, firstEventMs: 30_000, idleMs: 60_000 },
+    timeouts: {
+      requestMs: 60_000,
+      firstEventMs: 30_000,
+      idleMs: 60_000,
+      commitAfterMs: 20_000,
+      deadlineMs: 140_000,
+      heartbeatMs: 15_000,
+    },
     overrideFallback: true,
     marginTokens: 256,
     summarizeTrimmed: false,
@@ -67,16 +88,13 @@ export function defaultRouterConfig(): RouterConfig {
   };
 }
 
-/** Reads one environment variable (the functions' `EnvReader`). */
-export type EnvLookup = EnvReader;
-
 /**
  * Builds the config from env, collecting a warning for each malformed value
  * (which keeps its default). JSON-valued settings: `LLM_USE_CASE_CHAINS`
  * (`{"draft":["gpt-4o-mini",…]}`), `LLM_TIER_USE_CASES`, `LLM_MODELS`
  * (catalog entries), `LLM_CUSTOM_PROVIDERS`.
  */
-export function routerConfigFrom(env: EnvLookup, warnings: string[] = []): RouterConfig {
+export function routerConfigFrom(env: EnvReader, warnings: string[] = []): RouterConfig {
   const config = defaultRouterConfig();
   const int = (name: string, fallback: number, min: number, max: number): number =>
     intSetting(env, name, fallback, { min, max }, warnings);
@@ -118,11 +136,10 @@ export function routerConfigFrom(env: EnvLookup, warnings: string[] = []): Route
     900_000,
   );
   config.timeouts.idleMs = int("LLM_STREAM_IDLE_TIMEOUT_MS", config.timeouts.idleMs, 100, 900_000);
+  readRequestLimits(env, config.timeouts, warnings);
   config.marginTokens = int("LLM_TOKEN_MARGIN", config.marginTokens, 0, 100_000);
-  const flag = (name: string, fallback: boolean) => {
-    const raw = env(name)?.toLowerCase();
-    return raw === undefined ? fallback : ["1", "true", "yes", "on"].includes(raw);
-  };
+  const flag = (name: string, fallback: boolean) =>
+    env(name) === undefined ? fallback : flagSetting(env, name);
   config.overrideFallback = flag("LLM_OVERRIDE_FALLBACK", config.overrideFallback);
   config.summarizeTrimmed = flag("LLM_SUMMARIZE_TRIMMED", config.summarizeTrimmed);
 
@@ -141,9 +158,33 @@ export function routerConfigFrom(env: EnvLookup, warnings: string[] = []): Route
   return config;
 }
 
+/**
+ * The settings that keep a request inside the platform's limits, each
+ * checked alone and against the others: a commit threshold past the first
+ * event's timeout or the deadline never fires, which is worth a warning.
+ */
+function readRequestLimits(env: EnvReader, timeouts: TimeoutPolicy, warnings: string[]): void {
+  const int = (name: string, fallback: number, min: number, max: number): number =>
+    intSetting(env, name, fallback, { min, max }, warnings);
+  timeouts.commitAfterMs = int("LLM_STREAM_COMMIT_AFTER_MS", timeouts.commitAfterMs, 100, 900_000);
+  timeouts.deadlineMs = int("LLM_REQUEST_DEADLINE_MS", timeouts.deadlineMs, 1_000, 900_000);
+  // Proxies close a connection silent for long; Supabase's limit is 150 s.
+  timeouts.heartbeatMs = int("LLM_SSE_HEARTBEAT_MS", timeouts.heartbeatMs, 1_000, 120_000);
+  const lesser = timeouts.firstEventMs <= timeouts.deadlineMs
+    ? ["LLM_FIRST_EVENT_TIMEOUT_MS", timeouts.firstEventMs] as const
+    : ["LLM_REQUEST_DEADLINE_MS", timeouts.deadlineMs] as const;
+  if (timeouts.commitAfterMs >= lesser[1]) {
+    warnings.push(
+      `LLM_STREAM_COMMIT_AFTER_MS=${timeouts.commitAfterMs} is not below ${lesser[0]}=${
+        lesser[1]
+      }: a slow stream times out before it commits early`,
+    );
+  }
+}
+
 /** Reads a JSON-valued setting checked by `valid`; a malformed one is ignored with a warning. */
 export function jsonSetting<T>(
-  env: EnvLookup,
+  env: EnvReader,
   name: string,
   valid: (value: unknown) => value is T,
   warnings: string[],

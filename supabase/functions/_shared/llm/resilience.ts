@@ -1,9 +1,9 @@
 /**
  * Resilience primitives the router composes: retry delays with exponential
- * backoff and full jitter (honouring a capped `retry-after`), per-attempt
- * timeouts through AbortSignal, and a circuit breaker per provider+model
- * whose state lives behind a store interface so that all isolates can share
- * it (memory here; a distributed store plugs in without touching the router).
+ * backoff and full jitter (honouring a capped `retry-after`) and a circuit
+ * breaker per provider+model whose state lives behind a store interface so
+ * that all isolates can share it (memory here; a distributed store plugs in
+ * without touching the router).
  */
 import type { LLMError } from "./errors.ts";
 
@@ -30,28 +30,6 @@ export function retryDelayMs(
   }
   // Full jitter: spreads retries of many callers instead of synchronizing them.
   return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-}
-
-/** A signal that aborts when `parent` does, or with a `TimeoutError` after `ms`. */
-export function attemptSignal(
-  parent: AbortSignal,
-  ms: number,
-): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
-  const onParentAbort = () => controller.abort(parent.reason);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener("abort", onParentAbort, { once: true });
-  const timer = setTimeout(
-    () => controller.abort(new DOMException("attempt timed out", "TimeoutError")),
-    ms,
-  );
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timer);
-      parent.removeEventListener("abort", onParentAbort);
-    },
-  };
 }
 
 /** Circuit states. */

@@ -4,9 +4,9 @@
  * mapping (from the agent's tier when no use case is given) > default. The
  * chosen source's models come first; the use-case chain follows as fallbacks.
  */
-import type { UseCase } from "./catalog.ts";
-import type { CatalogModel } from "./catalog.ts";
+import type { CatalogModel, UseCase } from "./catalog.ts";
 import type { RouterConfig } from "./config.ts";
+import type { Capability } from "./skip-reason.ts";
 import type { LLMChatRequest } from "./types.ts";
 
 /** What the caller says about where a request should go. */
@@ -129,7 +129,7 @@ export function needsOf(request: LLMChatRequest): Needs {
 }
 
 /** The first capability `model` lacks for `needs`, or undefined. */
-export function missingCapability(model: CatalogModel, needs: Needs): string | undefined {
+export function missingCapability(model: CatalogModel, needs: Needs): Capability | undefined {
   if (!model.capabilities.chat) return "chat";
   if (needs.vision && !model.capabilities.vision) return "vision";
   if (needs.tools && !model.capabilities.tools) return "tools";

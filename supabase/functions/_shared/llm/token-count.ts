@@ -1,8 +1,9 @@
 /**
  * Helpers of token budgeting (tokens.ts): which text of a message or tool is
  * counted, the UTF-8 byte length that bounds any BPE count from above, the
- * default loader of the gpt-tokenizer encodings, and the shape of a
- * conversation for trimming (which messages must stay, which go together).
+ * shape of a tokenizer (bound outside the core, in _shared/tokenizer/), and
+ * the shape of a conversation for trimming (which messages must stay, which
+ * go together).
  */
 import type { LLMMessage, LLMSystemMessage, LLMTool } from "./types.ts";
 
@@ -28,24 +29,11 @@ export type EncoderFamily = "o200k" | "cl100k";
 /** Counts the tokens of one text. */
 export type TokenCounter = (text: string) => number;
 
-/** Loads the counter of one family; injectable so tests count deterministically. */
-export type EncoderLoader = (family: EncoderFamily) => Promise<TokenCounter>;
-
 /**
- * The default loader. The imports are dynamic so the merge tables (2.4 MB of
- * source for o200k, 1.2 MB for cl100k) are paid for only by requests that
- * need exact counts; the specifiers are string literals so the deploy
- * bundler can still include them.
+ * Loads the counter of one family. Injected: production passes the
+ * gpt-tokenizer binding, tests a deterministic counter.
  */
-export async function loadGptTokenizer(family: EncoderFamily): Promise<TokenCounter> {
-  const encoding = family === "o200k"
-    ? await import("gpt-tokenizer/encoding/o200k_base")
-    : await import("gpt-tokenizer/encoding/cl100k_base");
-  // Callers' text may contain "<|endoftext|>" and the like: count it as text
-  // instead of letting the tokenizer throw.
-  const plainText = { disallowedSpecial: new Set<string>() };
-  return (text) => encoding.countTokens(text, plainText);
-}
+export type EncoderLoader = (family: EncoderFamily) => Promise<TokenCounter>;
 
 /**
  * An upper bound of the UTF-8 length of `text` that costs nothing to compute:

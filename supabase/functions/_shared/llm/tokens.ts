@@ -12,7 +12,6 @@ import {
   type EncoderFamily,
   type EncoderLoader,
   keptMessages,
-  loadGptTokenizer,
   messageCost,
   sum,
   type TokenCounter,
@@ -40,8 +39,11 @@ export const SUMMARY_PREFIX = "Summary of the earlier conversation:\n";
 
 /** Options of a `TokenBudgetManager`. */
 export interface TokenBudgetOptions {
-  /** Loads a family's counter; defaults to the gpt-tokenizer encodings. */
-  loadEncoder?: EncoderLoader;
+  /**
+   * Loads a family's counter, once per family, only when a request comes
+   * near its window (production: the gpt-tokenizer binding in _shared/tokenizer/).
+   */
+  loadEncoder: EncoderLoader;
   /** Factor for `approx` models (default 1.2). */
   approxMultiplier?: number;
 }
@@ -92,12 +94,12 @@ export class TokenBudgetManager {
   readonly #approxMultiplier: number;
   readonly #encoders = new Map<EncoderFamily, Promise<TokenCounter>>();
 
-  constructor(options: TokenBudgetOptions = {}) {
+  constructor(options: TokenBudgetOptions) {
     const multiplier = options.approxMultiplier ?? DEFAULT_APPROX_MULTIPLIER;
     if (!Number.isFinite(multiplier) || multiplier <= 0) {
       throw new RangeError(`approxMultiplier must be a positive number, got ${multiplier}`);
     }
-    this.#loadEncoder = options.loadEncoder ?? loadGptTokenizer;
+    this.#loadEncoder = options.loadEncoder;
     this.#approxMultiplier = multiplier;
   }
 

@@ -154,8 +154,3 @@ export interface LLMEmbeddingResponse {
   provider: string;
   model: string;
 }
-
-/** Usage with every counter at zero. */
-export function emptyUsage(): LLMUsage {
-  return { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 };
-}

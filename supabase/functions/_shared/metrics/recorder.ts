@@ -17,11 +17,10 @@ import {
 } from "./keys.ts";
 import {
   accountOfSample,
-  fieldsOf,
-  labelsOf,
+  addSample,
   type LabelVocabulary,
   type RequestSample,
-  seriesKey,
+  seriesKeyOf,
 } from "./sample.ts";
 
 export { METRICS_KEYS, METRICS_TTL_MS } from "./keys.ts";
@@ -71,11 +70,10 @@ export class MetricsRecorder {
 
   /** Adds one request; never waits and never throws. */
   record(sample: RequestSample): void {
-    const key = seriesKey(labelsOf(sample, this.vocabulary));
-    const fields = fieldsOf(sample);
-    addTo(this.#pending, PLATFORM, key, fields);
+    const key = seriesKeyOf(sample, this.vocabulary);
+    addSample(pendingCounts(this.#pending, PLATFORM, key), sample);
     const account = accountOfSample(sample);
-    if (account !== undefined) addTo(this.#pending, account, key, fields);
+    if (account !== undefined) addSample(pendingCounts(this.#pending, account, key), sample);
     this.#pendingRequests++;
     this.#schedule();
   }
@@ -171,18 +169,22 @@ export class MetricsRecorder {
   }
 }
 
-/** Adds `counts` to `scope`'s pending series `key`. */
+/** `scope`'s pending counts of series `key`, created empty when there are none yet. */
+function pendingCounts(pending: Pending, scope: string, key: string): Record<string, number> {
+  let series = pending.get(scope);
+  if (!series) pending.set(scope, series = new Map());
+  let counts = series.get(key);
+  if (!counts) series.set(key, counts = {});
+  return counts;
+}
+
+/** Adds `counts` to `scope`'s pending series `key` (counts a failed write puts back). */
 function addTo(
   pending: Pending,
   scope: string,
   key: string,
   counts: Record<string, number>,
 ): void {
-  let series = pending.get(scope);
-  if (!series) pending.set(scope, series = new Map());
-  const current = series.get(key) ?? {};
-  for (const [field, amount] of Object.entries(counts)) {
-    current[field] = (current[field] ?? 0) + amount;
-  }
-  series.set(key, current);
+  const current = pendingCounts(pending, scope, key);
+  for (const field in counts) current[field] = (current[field] ?? 0) + counts[field];
 }

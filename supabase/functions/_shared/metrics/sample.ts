@@ -8,7 +8,7 @@
  */
 import { LLM_ERROR_STATUS } from "../llm/errors.ts";
 import { isUuid } from "../data/ids.ts";
-import { bucketIndex } from "./buckets.ts";
+import { bucketIndex, LATENCY_BUCKETS_MS } from "./buckets.ts";
 
 /** What one request contributes. */
 export interface RequestSample {
@@ -55,13 +55,14 @@ export interface LabelVocabulary {
 const bounded = (value: string | undefined, known: ReadonlySet<string>) =>
   value === undefined ? "none" : known.has(value) ? value : "other";
 
-/** The series `sample` belongs to. */
-export function labelsOf(sample: RequestSample, vocabulary: LabelVocabulary): SeriesLabels {
-  return {
-    provider: bounded(sample.provider, vocabulary.providers),
-    model: bounded(sample.model, vocabulary.models),
-    useCase: bounded(sample.useCase, vocabulary.useCases),
-  };
+/**
+ * The key of the series `sample` belongs to in the store: its labels, each
+ * bounded by `vocabulary`, joined by `|` (none of them can hold one).
+ */
+export function seriesKeyOf(sample: RequestSample, vocabulary: LabelVocabulary): string {
+  return `${bounded(sample.provider, vocabulary.providers)}|${
+    bounded(sample.model, vocabulary.models)
+  }|${bounded(sample.useCase, vocabulary.useCases)}`;
 }
 
 /**
@@ -70,11 +71,6 @@ export function labelsOf(sample: RequestSample, vocabulary: LabelVocabulary): Se
  */
 export function accountOfSample(sample: RequestSample): string | undefined {
   return isUuid(sample.accountId) ? sample.accountId : undefined;
-}
-
-/** The series key in the store: labels joined (none of them can hold a `|`). */
-export function seriesKey(labels: SeriesLabels): string {
-  return `${labels.provider}|${labels.model}|${labels.useCase}`;
 }
 
 /** The labels back from a series key. */
@@ -95,40 +91,56 @@ const ERROR_CODES = new Set<string>([
   "INTERNAL",
 ]);
 
+// Field names are built once per isolate, not per request.
+const bucketFields = (prefix: string) =>
+  Array.from({ length: LATENCY_BUCKETS_MS.length + 1 }, (_, i) => `${prefix}:${i}`);
+const LATENCY_FIELDS = bucketFields("lat");
+const FIRST_TOKEN_FIELDS = bucketFields("ttft");
+const OVERHEAD_FIELDS = bucketFields("ovh");
+const ERROR_FIELDS = new Map([...ERROR_CODES, "OTHER"].map((code) => [code, `err:${code}`]));
+const REJECTED_FIELDS = { rate_limit: "rej:rate_limit", budget: "rej:budget" } as const;
+
 /** The counter increments `sample` adds to its series. */
 export function fieldsOf(sample: RequestSample): Record<string, number> {
-  const fields: Record<string, number> = { requests: 1 };
-  const add = (name: string, amount: number) => {
-    if (amount !== 0) fields[name] = (fields[name] ?? 0) + amount;
-  };
-  add(sample.outcome, 1);
+  const fields: Record<string, number> = {};
+  addSample(fields, sample);
+  return fields;
+}
+
+/** Adds `sample`'s counter increments to `fields` (a series' pending counts) in place. */
+export function addSample(fields: Record<string, number>, sample: RequestSample): void {
+  add(fields, "requests", 1);
+  add(fields, sample.outcome, 1);
   if (sample.outcome !== "ok") {
     const code = sample.errorCode && ERROR_CODES.has(sample.errorCode) ? sample.errorCode : "OTHER";
-    add(`err:${code}`, 1);
+    add(fields, ERROR_FIELDS.get(code)!, 1);
   }
-  add(`lat:${bucketIndex(sample.latencyMs)}`, 1);
-  add("lat_sum_us", Math.round(sample.latencyMs * MICRO));
+  add(fields, LATENCY_FIELDS[bucketIndex(sample.latencyMs)], 1);
+  add(fields, "lat_sum_us", Math.round(sample.latencyMs * MICRO));
   if (sample.firstTokenMs !== undefined) {
-    add(`ttft:${bucketIndex(sample.firstTokenMs)}`, 1);
-    add("ttft_sum_us", Math.round(sample.firstTokenMs * MICRO));
-    add("ttft_count", 1);
+    add(fields, FIRST_TOKEN_FIELDS[bucketIndex(sample.firstTokenMs)], 1);
+    add(fields, "ttft_sum_us", Math.round(sample.firstTokenMs * MICRO));
+    add(fields, "ttft_count", 1);
   }
   if (sample.overheadMs !== undefined) {
     const overhead = Math.max(0, sample.overheadMs);
-    add(`ovh:${bucketIndex(overhead)}`, 1);
-    add("ovh_sum_us", Math.round(overhead * MICRO));
-    add("ovh_count", 1);
+    add(fields, OVERHEAD_FIELDS[bucketIndex(overhead)], 1);
+    add(fields, "ovh_sum_us", Math.round(overhead * MICRO));
+    add(fields, "ovh_count", 1);
   }
-  add("tok_in", sample.inputTokens);
-  add("tok_out", sample.outputTokens);
-  add("tok_cached", sample.cachedInputTokens);
-  add("cost_nano", Math.round(sample.costUsd * NANO));
+  add(fields, "tok_in", sample.inputTokens);
+  add(fields, "tok_out", sample.outputTokens);
+  add(fields, "tok_cached", sample.cachedInputTokens);
+  add(fields, "cost_nano", Math.round(sample.costUsd * NANO));
   // Calls beyond one per target tried are retries; a served fallback counts once.
-  add("retries", Math.max(0, sample.attempts - 1 - sample.fallbackIndex));
-  if (sample.fallbackIndex > 0) add("fallbacks", 1);
-  if (sample.cached) add("cache_hits", 1);
-  if (sample.rejected) add(`rej:${sample.rejected}`, 1);
-  return fields;
+  add(fields, "retries", Math.max(0, sample.attempts - 1 - sample.fallbackIndex));
+  if (sample.fallbackIndex > 0) add(fields, "fallbacks", 1);
+  if (sample.cached) add(fields, "cache_hits", 1);
+  if (sample.rejected) add(fields, REJECTED_FIELDS[sample.rejected], 1);
+}
+
+function add(fields: Record<string, number>, name: string, amount: number): void {
+  if (amount !== 0) fields[name] = (fields[name] ?? 0) + amount;
 }
 
 /** Converts the stored integer units back: nano-dollars to dollars, µs to ms. */

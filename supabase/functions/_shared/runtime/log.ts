@@ -22,16 +22,22 @@ export type LogSink = (level: "info" | "warn" | "error", line: string) => void;
 
 const consoleSink: LogSink = (level, line) => console[level](line);
 
-/** A logger writing one JSON object per line to `sink`. */
+/**
+ * A logger writing one JSON object per line to `sink`: one record and one
+ * `JSON.stringify` per line; the timestamp's text is reused within a millisecond.
+ */
 export function jsonLogger(functionName: string, sink: LogSink = consoleSink): Logger {
-  const write = (level: "info" | "warn" | "error", event: string, fields: LogFields = {}) => {
-    const record: Record<string, unknown> = {
-      ts: new Date().toISOString(),
-      level,
-      fn: functionName,
-      event,
-    };
-    for (const [key, value] of Object.entries(fields)) {
+  let stampedAt = Number.NaN;
+  let stamp = "";
+  const write = (level: "info" | "warn" | "error", event: string, fields?: LogFields) => {
+    const now = Date.now();
+    if (now !== stampedAt) {
+      stampedAt = now;
+      stamp = new Date(now).toISOString();
+    }
+    const record: Record<string, unknown> = { ts: stamp, level, fn: functionName, event };
+    for (const key in fields) {
+      const value = fields[key];
       if (value === undefined) continue;
       record[key] = typeof value === "string" ? redactSecrets(value) : value;
     }
@@ -59,11 +65,15 @@ export function scrubbingLogger(
     if (!fields) return fields;
     scrubber ??= (secrets as () => SecretScrubber)();
     if (scrubber.size === 0) return fields;
-    const out: LogFields = {};
-    for (const [key, value] of Object.entries(fields)) {
-      out[key] = typeof value === "string" ? scrubber.scrub(value) : value;
+    // Almost every line holds no secret: it passes on as it is, copied only when one is found.
+    let out: LogFields | undefined;
+    for (const key in fields) {
+      const value = fields[key];
+      if (typeof value !== "string") continue;
+      const clean = scrubber.scrub(value);
+      if (clean !== value) (out ??= { ...fields })[key] = clean;
     }
-    return out;
+    return out ?? fields;
   };
   return {
     info: (event, fields) => log.info(event, scrubbed(fields)),

@@ -11,17 +11,21 @@
  */
 import { base64UrlDecode } from "./base64url.ts";
 import { type AsymmetricAlg, JwksCache, JwksUnavailableError, VERIFY_PARAMS } from "./jwks.ts";
-import type { JwtClaims, JwtFailure } from "./jwt-hs256.ts";
+import type { JwtClaims } from "./jwt-hs256.ts";
 
-/** The claims a verified token carries (the same type `Hs256Jwt` returns). */
+/** The claims a verified token carries (the type `Hs256Jwt` signs). */
 export type { JwtClaims } from "./jwt-hs256.ts";
 
 /**
- * Why a token was refused: `JwtFailure` plus the reasons asymmetric keys and
- * claim checks add. See `jwtFailureStatus` for the HTTP status each implies.
+ * Why a token was refused. See `jwtFailureStatus` for the HTTP status each
+ * implies.
  */
 export type JwtVerifyFailure =
-  | JwtFailure
+  | "malformed"
+  | "unsupported_alg"
+  | "bad_signature"
+  | "expired"
+  | "not_yet_valid"
   | "unknown_key"
   | "wrong_issuer"
   | "wrong_audience"
@@ -29,8 +33,8 @@ export type JwtVerifyFailure =
   | "not_configured";
 
 /**
- * A refused token, shaped like `JwtError` (`name`, `reason`, `message`). The
- * message never contains the token, a key or a secret, so it may be shown.
+ * A refused token, with the reason as `reason`. The message never contains
+ * the token, a key or a secret, so it may be shown.
  */
 export class JwtVerifyError extends Error {
   constructor(readonly reason: JwtVerifyFailure, message: string) {
@@ -69,7 +73,7 @@ export interface JwtVerifierOptions {
   jwksTimeoutMs?: number;
 }
 
-/** Allowed clock skew between us and the token issuer (as `Hs256Jwt`). */
+/** Allowed clock skew between us and the token issuer. */
 const LEEWAY_SECONDS = 30;
 /** How many verified tokens to remember; a chat client sends the same token on every turn. */
 const VERIFIED_MEMO_SIZE = 1_024;

@@ -30,8 +30,12 @@ export interface AtomicOperation<R> {
   readonly name: string;
   /** Lua over the hash at KEYS[1] with ARGV; must return a flat array of integers or strings. */
   readonly lua: string;
-  /** The same step in memory, on the hash as it is now (undefined when absent or expired). */
-  apply(fields: HashFields | undefined, args: readonly string[]): AtomicStep;
+  /**
+   * The same step in memory, on the hash as it is now (undefined when absent
+   * or expired). `fields` is the store's own (frozen) hash: a step returns a
+   * new one in `fields` and never changes it.
+   */
+  apply(fields: Readonly<HashFields> | undefined, args: readonly string[]): AtomicStep;
   /** The typed result from the reply (Redis and memory give the same reply). */
   decode(reply: AtomicReply): R;
 }

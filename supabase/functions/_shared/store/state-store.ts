@@ -24,7 +24,8 @@ export interface StateStore {
 
 interface Entry {
   value?: string;
-  hash?: HashFields;
+  /** Frozen: an operation reads it and returns a new hash, as a Lua script reads Redis's. */
+  hash?: Readonly<HashFields>;
   expiresAt: number;
 }
 
@@ -71,22 +72,27 @@ export class MemoryStateStore implements StateStore {
   }
 
   run<R>(operation: AtomicOperation<R>, key: string, args: readonly AtomicArg[]): Promise<R> {
-    const entry = this.#live(key);
-    // Each step runs to completion synchronously, which is what makes it atomic here.
-    const step = operation.apply(entry?.hash ? { ...entry.hash } : undefined, args.map(String));
-    if (step.fields === null) {
-      this.#entries.delete(key);
-    } else if (step.fields !== undefined || (step.ttlMs !== undefined && entry?.hash)) {
-      // Like PEXPIRE, a new expiry on a missing key creates nothing.
-      const hash = step.fields ?? entry?.hash ?? {};
-      const expiresAt = step.ttlMs !== undefined
-        ? this.now() + step.ttlMs
-        : entry?.expiresAt ?? Number.POSITIVE_INFINITY;
-      this.#write(key, { hash, expiresAt });
-    }
     try {
+      const entry = this.#live(key);
+      // Redis hands a script every argument as a string; so does this store.
+      const strings: string[] = new Array(args.length);
+      for (let i = 0; i < args.length; i++) strings[i] = String(args[i]);
+      // Each step runs to completion synchronously, which is what makes it atomic here. The
+      // stored hash is frozen, so it is handed over as it is: no copy per operation.
+      const step = operation.apply(entry?.hash, strings);
+      if (step.fields === null) {
+        this.#entries.delete(key);
+      } else if (step.fields !== undefined || (step.ttlMs !== undefined && entry?.hash)) {
+        // Like PEXPIRE, a new expiry on a missing key creates nothing.
+        const hash = step.fields ? Object.freeze(step.fields) : entry!.hash!;
+        const expiresAt = step.ttlMs !== undefined
+          ? this.now() + step.ttlMs
+          : entry?.expiresAt ?? Number.POSITIVE_INFINITY;
+        this.#write(key, { hash, expiresAt });
+      }
       return Promise.resolve(operation.decode(step.reply));
     } catch (error) {
+      // As from a remote store: a failing step is a rejection, never a synchronous throw.
       return Promise.reject(error);
     }
   }

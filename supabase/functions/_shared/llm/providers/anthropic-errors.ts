@@ -1,18 +1,10 @@
 /**
- * Turns whatever the Anthropic SDK throws (HTTP errors, `error` stream events,
- * connection failures, aborts, unparsable bodies) into a classified `LLMError`.
+ * How Anthropic says what went wrong: `{type: "error", error: {type,
+ * message, details?: {error_code}}}`, as an HTTP error body or as an `error`
+ * event inside a 200 stream.
  */
-import {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from "@anthropic-ai/sdk";
-import type { LLMError } from "../errors.ts";
-import { malformedAnswer, sdkFailure, type SdkFailureContext } from "./sdk-failure.ts";
-
-/** What a failure is classified against. */
-export type AnthropicFailureContext = SdkFailureContext;
+import type { ErrorResponse } from "@anthropic-ai/sdk/resources/shared";
+import { type ProviderErrorBody, textOf } from "./failures.ts";
 
 /**
  * The HTTP status each Anthropic error type stands for. An `error` event
@@ -33,25 +25,18 @@ const STATUS_OF_TYPE: Record<string, number> = {
   overloaded_error: 529,
 };
 
-const CLASSES = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
+/** The error object, with the `details` some errors carry. */
+type ErrorFields = Partial<ErrorResponse["error"]> & { details?: { error_code?: unknown } | null };
 
-/** The `LLMError` for anything thrown while calling Anthropic. */
-export function anthropicFailure(error: unknown, ctx: AnthropicFailureContext): LLMError {
-  return sdkFailure(error, ctx, CLASSES, (apiError: APIError) => {
-    const type = apiError.type ?? undefined;
-    return {
-      status: apiError.status ?? STATUS_OF_TYPE[type ?? ""] ?? 500,
-      message: apiError.apiMessage ?? apiError.message,
-      providerCode: apiError.errorCode ?? type,
-      headers: apiError.headers,
-    };
-  });
-}
-
-/**
- * The `LLMError` for an answer the SDK accepted but that is unusable (a
- * stream without `message_stop`), unless an abort explains it.
- */
-export function anthropicMalformed(ctx: AnthropicFailureContext, what: string): LLMError {
-  return malformedAnswer(ctx, what, (error) => anthropicFailure(error, ctx));
+/** What an Anthropic error body or `error` event says. */
+export function readAnthropicError(body: unknown): ProviderErrorBody {
+  const error = (body as { error?: ErrorFields } | null | undefined)?.error;
+  if (!error || typeof error !== "object") return {};
+  const type = textOf(error.type);
+  return {
+    message: textOf(error.message),
+    // A specific code (`details.error_code`) says more than the broad type.
+    providerCode: textOf(error.details?.error_code) ?? type,
+    status: STATUS_OF_TYPE[type ?? ""] ?? 500,
+  };
 }

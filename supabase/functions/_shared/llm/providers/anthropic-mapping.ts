@@ -8,7 +8,7 @@ import type {
   ContentBlockParam,
   ImageBlockParam,
   Message,
-  MessageCreateParamsNonStreaming,
+  MessageCreateParamsBase,
   MessageParam,
   StopReason,
   Tool,
@@ -27,12 +27,15 @@ import type {
 /** Anthropic requires an output cap; this one applies when the request sets none. */
 export const DEFAULT_MAX_TOKENS = 4096;
 
-/** Messages API parameters for `request`, without `stream`. */
+/**
+ * Messages API parameters for `request`, without `stream` (a stream adds it).
+ * Only body fields: the SDK's header parameters (`workspace_id`, …) are never set.
+ */
 export function toAnthropicParams(
   request: LLMChatRequest,
   model: string,
-): MessageCreateParamsNonStreaming {
-  const params: MessageCreateParamsNonStreaming = {
+): MessageCreateParamsBase {
+  const params: MessageCreateParamsBase = {
     model,
     max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
     messages: toAnthropicMessages(request.messages),
@@ -50,8 +53,8 @@ export function toAnthropicParams(
     const choice = toAnthropicToolChoice(request);
     if (choice) params.tool_choice = choice;
   }
-  // temperature and top_p are deliberately not sent: the SDK speaks API version
-  // 2026-10-21, which rejects every sampling parameter with a 400, even at defaults.
+  // temperature and top_p are deliberately not sent: API version 2026-10-21 (the
+  // adapter's) rejects every sampling parameter with a 400, even at defaults.
   if (request.stop !== undefined && request.stop.length > 0) params.stop_sequences = request.stop;
   if (request.user !== undefined) params.metadata = { user_id: request.user };
   return params;

@@ -1,11 +1,12 @@
 /**
  * The adapter for every provider that speaks OpenAI's Chat Completions
  * protocol (OpenAI, Gemini, Mistral, Groq, OpenRouter, xAI, DeepSeek and
- * self-hosted servers), built on the official `openai` SDK. Differences
- * between them are data (`spec.quirks`), not branches on provider names.
+ * self-hosted servers), over `fetch` with the official `openai` SDK's wire
+ * types. Differences between them are data (`spec.quirks`), not branches on
+ * provider names.
  */
-import OpenAI, { APIError } from "openai";
-import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions";
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { CreateEmbeddingResponse, EmbeddingCreateParams } from "openai/resources/embeddings";
 import type {
   LLMChatRequest,
   LLMChatResponse,
@@ -13,13 +14,19 @@ import type {
   LLMEmbeddingResponse,
   LLMStreamEvent,
 } from "../types.ts";
-import { openAIFailure, openAIMalformed } from "./openai-errors.ts";
+import { ProviderFailures } from "./failures.ts";
+import { endpoint, PLACEHOLDER_KEY, ProviderHttpClient } from "./http-client.ts";
+import { readOpenAIError } from "./openai-errors.ts";
 import { fromOpenAICompletion, toOpenAIParams } from "./openai-mapping.ts";
 import { OpenAIStreamState } from "./openai-stream.ts";
-import { jsonSseEvents } from "./sse-json.ts";
-import { failureContext, PLACEHOLDER_KEY, SDK_TIMEOUT_MS } from "./sdk-defaults.ts";
-import { SecretScrubber } from "../../runtime/secret-scrubber.ts";
-import type { ProviderAdapter, ProviderAdapterInit, ProviderCallOptions } from "./provider.ts";
+import { sseBatches } from "./sse-body.ts";
+import { batchedEvents, type EventBatches } from "../event-batches.ts";
+import type {
+  OpenAICompatibleQuirks,
+  ProviderAdapter,
+  ProviderAdapterInit,
+  ProviderCallOptions,
+} from "./provider.ts";
 
 /** One OpenAI-compatible provider, bound to one key and base URL. */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
@@ -30,118 +37,116 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     request: LLMEmbeddingRequest,
     options: ProviderCallOptions,
   ) => Promise<LLMEmbeddingResponse>;
-  readonly #init: ProviderAdapterInit;
-  readonly #client: OpenAI;
-  /** The key this adapter sends, scrubbed from every provider message (compiled on first failure). */
-  readonly #secrets: SecretScrubber;
+  readonly #quirks: OpenAICompatibleQuirks;
+  readonly #http: ProviderHttpClient;
+  readonly #chatUrl: string;
+  readonly #embeddingsUrl: string;
 
   constructor(init: ProviderAdapterInit) {
     this.name = init.spec.name;
-    this.#init = init;
-    this.#secrets = new SecretScrubber([init.apiKey]);
-    this.#client = new OpenAI({
-      apiKey: init.apiKey || PLACEHOLDER_KEY,
-      baseURL: init.baseUrl,
-      fetch: init.fetch,
-      maxRetries: 0,
-      timeout: SDK_TIMEOUT_MS,
-      // Explicit nulls keep the SDK from reading OPENAI_* env vars and sending
-      // an OpenAI org/project header to other providers.
-      organization: null,
-      project: null,
-      adminAPIKey: null,
-      webhookSecret: null,
-      // The SDK would log raw chunks on parse failures; the router decides what is logged.
-      logLevel: "off",
-    });
-    if (init.spec.quirks.embeddings) {
-      this.embed = (request, options) => this.#embed(request, options);
-    }
+    this.#quirks = init.spec.quirks;
+    // Only the key: no OpenAI organization or project header goes to other providers.
+    this.#http = new ProviderHttpClient(
+      init.fetch,
+      { authorization: `Bearer ${init.apiKey || PLACEHOLDER_KEY}` },
+      new ProviderFailures(this.name, init.apiKey, init.now, readOpenAIError),
+    );
+    this.#chatUrl = endpoint(init.baseUrl, "/chat/completions");
+    this.#embeddingsUrl = endpoint(init.baseUrl, "/embeddings");
+    if (init.spec.quirks.embeddings) this.embed = this.#embed;
   }
 
   /** One complete answer. */
   async chat(request: LLMChatRequest, options: ProviderCallOptions): Promise<LLMChatResponse> {
-    const ctx = failureContext(this.#init, options, this.#secrets);
-    const params = toOpenAIParams(request, options.model, this.#init.spec.quirks);
-    let completion: OpenAI.ChatCompletion;
-    try {
-      completion = await this.#client.chat.completions.create(params, { signal: options.signal });
-    } catch (error) {
-      throw openAIFailure(error, ctx);
-    }
+    const { model, signal } = options;
+    const body = JSON.stringify(toOpenAIParams(request, model, this.#quirks));
+    const completion = await this.#http.json<ChatCompletion>(this.#chatUrl, body, model, signal);
     if (!Array.isArray(completion?.choices) || completion.choices.length === 0) {
-      throw openAIMalformed(ctx, "the answer has no choices");
+      throw this.#http.failures.malformed("the answer has no choices", model, signal);
     }
-    return fromOpenAICompletion(completion, this.name, options.model);
+    return fromOpenAICompletion(completion, this.name, model);
   }
 
   /** The answer as events; `start` comes with the first upstream chunk, `finish` after the last. */
-  async *stream(
-    request: LLMChatRequest,
-    options: ProviderCallOptions,
-  ): AsyncGenerator<LLMStreamEvent> {
-    const ctx = failureContext(this.#init, options, this.#secrets);
-    const { quirks } = this.#init.spec;
-    const params: ChatCompletionCreateParamsStreaming = {
-      ...toOpenAIParams(request, options.model, quirks),
-      stream: true,
-      ...(quirks.streamUsage ? { stream_options: { include_usage: true } } : {}),
-    };
-    const state = new OpenAIStreamState(this.name, options.model);
-    let response: Response;
-    try {
-      response = await this.#client.chat.completions.create(params, { signal: options.signal })
-        .asResponse();
-    } catch (error) {
-      throw openAIFailure(error, ctx);
-    }
-    try {
-      // Leaving this loop early (the consumer stopped) cancels the body, which ends the request.
-      for await (const sse of jsonSseEvents(response, options.signal)) {
-        const chunk = sse.data as OpenAI.ChatCompletionChunk & { error?: unknown };
-        if (sse.event === "error" || chunk?.error) {
-          throw new APIError(undefined, chunk?.error ?? chunk, undefined, response.headers);
-        }
-        for (const event of state.push(chunk)) yield event;
-      }
-    } catch (error) {
-      throw openAIFailure(error, ctx);
-    }
-    const finish = state.finish();
-    // The SDK ends a stream quietly when it is cut or aborted; only the missing
-    // finish reason (or the aborted signal) tells.
-    if (!finish || options.signal.aborted) {
-      throw openAIMalformed(ctx, "stream ended before the model finished");
-    }
-    yield finish;
+  stream(request: LLMChatRequest, options: ProviderCallOptions): EventBatches {
+    return batchedEvents(this.#batches(request, options));
   }
 
-  async #embed(
+  /** The events of each upstream read, together (see event-batches.ts). */
+  async *#batches(
+    request: LLMChatRequest,
+    options: ProviderCallOptions,
+  ): AsyncGenerator<LLMStreamEvent[]> {
+    const { model, signal } = options;
+    const params = toOpenAIParams(request, model, this.#quirks);
+    params.stream = true;
+    if (this.#quirks.streamUsage) params.stream_options = { include_usage: true };
+    const response = await this.#http.post(this.#chatUrl, JSON.stringify(params), model, signal);
+    const { failures } = this.#http;
+    const state = new OpenAIStreamState(this.name, model);
+    // What a read carried so far: on a broken event, what came before it is still delivered.
+    let out: LLMStreamEvent[] = [];
+    try {
+      // Leaving this loop early (the consumer stopped) cancels the body, which ends the request.
+      for await (const batch of sseBatches(response, signal)) {
+        for (const sse of batch) {
+          const chunk: ChatCompletionChunk & { error?: unknown } = JSON.parse(sse.data);
+          if (sse.event === "error" || chunk?.error) {
+            throw failures.event(chunk, response.headers, model, signal);
+          }
+          for (const event of state.push(chunk)) out.push(event);
+        }
+        if (out.length > 0) {
+          const read = out;
+          out = [];
+          yield read;
+        }
+      }
+    } catch (error) {
+      if (out.length > 0) yield out;
+      throw failures.thrown(error, model, signal);
+    }
+    const finish = state.finish();
+    // A cut body or an abort ends the read quietly; only the missing finish
+    // reason (or the aborted signal) tells.
+    if (!finish || signal.aborted) {
+      throw failures.malformed("stream ended before the model finished", model, signal);
+    }
+    yield [finish];
+  }
+
+  // An arrow field, so `embed` can be handed out unbound (built once per adapter, not per call).
+  readonly #embed = async (
     request: LLMEmbeddingRequest,
     options: ProviderCallOptions,
-  ): Promise<LLMEmbeddingResponse> {
-    const ctx = failureContext(this.#init, options, this.#secrets);
-    let response: OpenAI.CreateEmbeddingResponse;
-    try {
-      response = await this.#client.embeddings.create({
-        model: options.model,
-        input: request.input,
-        ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
-        encoding_format: "float",
-      }, { signal: options.signal });
-    } catch (error) {
-      throw openAIFailure(error, ctx);
-    }
+  ): Promise<LLMEmbeddingResponse> => {
+    const { model, signal } = options;
+    const params: EmbeddingCreateParams = {
+      model,
+      input: request.input,
+      encoding_format: "float",
+    };
+    if (request.dimensions !== undefined) params.dimensions = request.dimensions;
+    const response = await this.#http.json<CreateEmbeddingResponse>(
+      this.#embeddingsUrl,
+      JSON.stringify(params),
+      model,
+      signal,
+    );
     const data = [...(response?.data ?? [])].sort((a, b) => a.index - b.index);
     // Vectors are matched to inputs by position; a short answer would misalign them.
     if (data.length !== request.input.length) {
-      throw openAIMalformed(ctx, `expected ${request.input.length} embeddings, got ${data.length}`);
+      throw this.#http.failures.malformed(
+        `expected ${request.input.length} embeddings, got ${data.length}`,
+        model,
+        signal,
+      );
     }
     return {
       embeddings: data.map((item) => item.embedding),
       usage: { inputTokens: response.usage?.prompt_tokens ?? 0 },
       provider: this.name,
-      model: response.model || options.model,
+      model: response.model || model,
     };
-  }
+  };
 }

@@ -1,37 +1,25 @@
 /**
- * Turns whatever the OpenAI SDK throws (HTTP errors, stream error events,
- * connection failures, aborts, unparsable bodies) into a classified
- * `LLMError`, so every OpenAI-compatible provider fails the same way.
+ * How OpenAI-compatible providers say what went wrong: an HTTP error body
+ * `{error: {message, type, code}}` (some self-hosted servers send
+ * `{error: "text"}` or the fields without the wrapper), or the same object
+ * as an event inside a 200 stream.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
-import type { LLMError } from "../errors.ts";
-import { malformedAnswer, sdkFailure, type SdkFailureContext } from "./sdk-failure.ts";
+import { type ProviderErrorBody, textOf } from "./failures.ts";
 
-/** What a failure is classified against. */
-export type OpenAIFailureContext = SdkFailureContext;
+type Fields = { message?: unknown; code?: unknown; type?: unknown };
 
-const CLASSES = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
-
-/** The `LLMError` for anything thrown while calling an OpenAI-compatible provider. */
-export function openAIFailure(error: unknown, ctx: OpenAIFailureContext): LLMError {
-  return sdkFailure(error, ctx, CLASSES, (apiError: APIError) => {
-    const body = (apiError.error ?? {}) as { message?: unknown; code?: unknown; type?: unknown };
-    const providerCode = textOf(body.code) ?? textOf(body.type);
-    return {
-      status: apiError.status ?? streamErrorStatus(body.code, providerCode),
-      message: textOf(body.message) ?? apiError.message,
-      providerCode,
-      headers: apiError.headers,
-    };
-  });
-}
-
-/**
- * The `LLMError` for an answer the SDK accepted but that is unusable (a stream
- * that ended without a finish reason, a body without choices), unless an abort explains it.
- */
-export function openAIMalformed(ctx: OpenAIFailureContext, what: string): LLMError {
-  return malformedAnswer(ctx, what, (error) => openAIFailure(error, ctx));
+/** What an OpenAI-shaped error body or stream error event says. */
+export function readOpenAIError(body: unknown): ProviderErrorBody {
+  if (!body || typeof body !== "object") return {};
+  const wrapped = (body as { error?: unknown }).error;
+  if (typeof wrapped === "string") return { message: textOf(wrapped) };
+  const fields = (wrapped && typeof wrapped === "object" ? wrapped : body) as Fields;
+  const providerCode = textOf(fields.code) ?? textOf(fields.type);
+  return {
+    message: textOf(fields.message),
+    providerCode,
+    status: streamErrorStatus(fields.code, providerCode),
+  };
 }
 
 /**
@@ -46,10 +34,4 @@ function streamErrorStatus(code: unknown, providerCode: string | undefined): num
   if (/context_length|invalid_request/.test(text)) return 400;
   if (/invalid_api_key|authentication/.test(text)) return 401;
   return 500;
-}
-
-function textOf(value: unknown): string | undefined {
-  if (typeof value === "string" && value !== "") return value;
-  if (typeof value === "number") return String(value);
-  return undefined;
 }

@@ -6,7 +6,7 @@
 import type {
   ChatCompletion,
   ChatCompletionContentPart,
-  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,
   ChatCompletionTool,
   ChatCompletionToolChoiceOption,
@@ -23,13 +23,13 @@ import type {
 } from "../types.ts";
 import type { OpenAICompatibleQuirks } from "./provider.ts";
 
-/** Chat Completions parameters for `request`, without the streaming fields. */
+/** Chat Completions parameters for `request`, without the streaming fields (a stream adds them). */
 export function toOpenAIParams(
   request: LLMChatRequest,
   model: string,
   quirks: OpenAICompatibleQuirks,
-): ChatCompletionCreateParamsNonStreaming {
-  const params: ChatCompletionCreateParamsNonStreaming = {
+): ChatCompletionCreateParamsBase {
+  const params: ChatCompletionCreateParamsBase = {
     model,
     messages: request.messages.map(toOpenAIMessage),
   };

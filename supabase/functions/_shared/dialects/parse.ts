@@ -1,6 +1,6 @@
 /** Turning a zod failure into the 400 every bad request gets: the first problem, with its field. */
 import type { z } from "zod";
-import { clipInput, validationError } from "../_shared/http/errors.ts";
+import { clipInput, validationError } from "../http/errors.ts";
 
 /** Parses `value` with `schema` or throws a 400 `VALIDATION_ERROR` naming the field. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown): T {

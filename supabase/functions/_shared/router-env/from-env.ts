@@ -1,21 +1,26 @@
 /**
  * Building the router from an environment: platform keys and base URLs by
- * each provider's env names, and the config from `LLM_*` settings. The env
- * reader is passed in, so this module itself never touches the process.
+ * each provider's env names, the config from `LLM_*` settings, and the
+ * gpt-tokenizer binding for token budgets. It sits outside the core because
+ * it binds packages the core may not import; the env reader is passed in,
+ * so this module itself never touches the process.
  */
-import { type EnvLookup, jsonSetting, routerConfigFrom } from "./config.ts";
-import { BUILT_IN_PROVIDERS, customProviderSpec } from "./providers/registry.ts";
-import { createProviderAdapter } from "./providers/create-adapter.ts";
-import { LLMRouter, type LLMRouterOptions } from "./router.ts";
-import { type AgentPreference, StaticPreferences } from "./routing.ts";
-import type { UseCase } from "./catalog.ts";
+import type { EnvReader } from "../runtime/env.ts";
+import { jsonSetting, routerConfigFrom } from "../llm/config.ts";
+import { BUILT_IN_PROVIDERS, customProviderSpec } from "../llm/providers/registry.ts";
+import { createProviderAdapter } from "../llm/providers/create-adapter.ts";
+import { LLMRouter, type LLMRouterOptions } from "../llm/router.ts";
+import { type AgentPreference, StaticPreferences } from "../llm/routing.ts";
+import { TokenBudgetManager } from "../llm/tokens.ts";
+import type { UseCase } from "../llm/catalog.ts";
+import { loadGptTokenizer } from "../tokenizer/gpt-tokenizer.ts";
 
 /** What the environment does not provide. */
 export type RouterEnvDeps = Partial<Omit<LLMRouterOptions, "config" | "keys" | "baseUrls">>;
 
 /** A router configured from `env`; `warnings` collects malformed settings. */
 export function createRouterFromEnv(
-  env: EnvLookup,
+  env: EnvReader,
   deps: RouterEnvDeps = {},
   warnings: string[] = [],
 ): LLMRouter {
@@ -30,6 +35,8 @@ export function createRouterFromEnv(
   const preferences = deps.preferences ?? staticPreferencesFrom(env, warnings);
   return new LLMRouter({
     createAdapter: createProviderAdapter,
+    // One per router built here (one per isolate): it caches the loaded encodings.
+    tokens: new TokenBudgetManager({ loadEncoder: loadGptTokenizer }),
     ...deps,
     preferences,
     config,
@@ -44,7 +51,7 @@ export function createRouterFromEnv(
  * (`{"<agentId>": {"model": "…", "fallbacks": […], "params": {…}}}`) and
  * `LLM_ACCOUNT_ROUTES` (`{"<accountId>": {"<useCase>": ["model", …]}}`).
  */
-function staticPreferencesFrom(env: EnvLookup, warnings: string[]): StaticPreferences | undefined {
+function staticPreferencesFrom(env: EnvReader, warnings: string[]): StaticPreferences | undefined {
   const agents = jsonSetting(env, "LLM_AGENT_PREFERENCES", isAgentMap, warnings);
   const accounts = jsonSetting(env, "LLM_ACCOUNT_ROUTES", isAccountMap, warnings);
   return agents || accounts ? new StaticPreferences(agents ?? {}, accounts ?? {}) : undefined;

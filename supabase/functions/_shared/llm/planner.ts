@@ -1,0 +1,191 @@
+/**
+ * From candidates to targets: each candidate model is looked up, checked for
+ * a provider, a key and the capabilities the request needs, and the request
+ * is fitted to its window (trimmed, optionally with a summary of what was
+ * dropped). What is left out is recorded with a typed reason. Targets are
+ * produced lazily, so a request that the first target serves never pays for
+ * fitting the others.
+ */
+import type { ModelCatalog } from "./catalog.ts";
+import type { RouterConfig } from "./config.ts";
+import { LLMError } from "./errors.ts";
+import type { ProviderPool } from "./provider-pool.ts";
+import type { PlannedTarget, RouteRequest } from "./route-types.ts";
+import {
+  candidateModels,
+  type Candidates,
+  missingCapability,
+  needsOf,
+  type PreferenceSource,
+  type RouteInput,
+} from "./routing.ts";
+import type { SkippedTarget, SkipReason } from "./skip-reason.ts";
+import { utf8UpperBound } from "./token-count.ts";
+import type { TokenBudgetManager } from "./tokens.ts";
+import type { LLMChatRequest, LLMMessage } from "./types.ts";
+
+/** What a planner is built from. */
+export interface PlannerDeps {
+  catalog: ModelCatalog;
+  /** Which providers exist and have a key. */
+  providers: Pick<ProviderPool, "spec" | "hasKey" | "adapter">;
+  config: RouterConfig;
+  tokens: TokenBudgetManager;
+  preferences?: PreferenceSource;
+}
+
+/** Turns dropped turns into a short text (a summary call through the router). */
+export type Summarizer = (dropped: LLMMessage[]) => Promise<string>;
+
+/** Chooses and prepares the targets of a request. */
+export class Planner {
+  constructor(private readonly deps: PlannerDeps) {}
+
+  /** The ordered candidates for `input` before filtering. */
+  candidates(input: RouteInput): Promise<Candidates> {
+    return candidateModels(input, this.deps.config, this.deps.preferences);
+  }
+
+  /**
+   * The targets of a chat request, in order, fitted to their windows.
+   * `summarize` (when trimming should summarize) runs at most once per
+   * number of dropped messages, however many targets need trimming.
+   */
+  async *chatTargets(
+    request: RouteRequest,
+    candidates: Candidates,
+    skipped: SkippedTarget[],
+    summarize: Summarizer | undefined,
+  ): AsyncGenerator<PlannedTarget> {
+    const { catalog, config, tokens } = this.deps;
+    const chat = withAgentParams(request.chat, candidates.params);
+    const needs = needsOf(chat);
+    const summaries = new Map<number, Promise<string>>();
+    const summarizeOnce = summarize &&
+      ((dropped: LLMMessage[]) => {
+        let summary = summaries.get(dropped.length);
+        if (!summary) {
+          summary = summarize(dropped);
+          summaries.set(dropped.length, summary);
+        }
+        return summary;
+      });
+    for (const id of candidates.models) {
+      const model = catalog.get(id);
+      if (!model) {
+        skipped.push({ model: id, reason: { kind: "not-in-catalog" } });
+        continue;
+      }
+      const spec = this.deps.providers.spec(model.provider);
+      if (!spec) {
+        skipped.push({ model: id, reason: { kind: "unknown-provider", provider: model.provider } });
+        continue;
+      }
+      const missing = missingCapability(model, needs);
+      const reason: SkipReason | undefined = !this.deps.providers.hasKey(spec)
+        ? { kind: "no-key", provider: spec.name }
+        : missing
+        ? { kind: "missing-capability", capability: missing }
+        : undefined;
+      if (reason) {
+        skipped.push({ model: id, reason });
+        continue;
+      }
+      let fitted;
+      try {
+        fitted = await tokens.fit(chat, model, {
+          marginTokens: config.marginTokens,
+          summarize: summarizeOnce,
+        });
+      } catch (error) {
+        if (error instanceof LLMError && error.code === "TOKEN_LIMIT_EXCEEDED") {
+          skipped.push({ model: id, reason: { kind: "window-too-small", error } });
+          continue;
+        }
+        throw error;
+      }
+      yield {
+        model,
+        spec,
+        request: {
+          ...chat,
+          messages: fitted.messages,
+          maxTokens: fitted.maxTokens,
+          model: model.id,
+        },
+        droppedMessages: fitted.droppedCount,
+        inputTokens: fitted.inputTokens,
+      };
+    }
+  }
+
+  /**
+   * The targets of an embeddings request. Fallbacks must produce vectors of
+   * the first choice's size (unless the caller fixed `dimensions`), or the
+   * caller's stored vectors would stop being comparable.
+   */
+  async *embeddingTargets(
+    chain: readonly string[],
+    dimensions: number | undefined,
+    input: readonly string[],
+    skipped: SkippedTarget[],
+  ): AsyncGenerator<PlannedTarget> {
+    const inputTokens = inputBound(input);
+    let size = dimensions;
+    for (const id of chain) {
+      const model = this.deps.catalog.get(id);
+      if (!model) {
+        skipped.push({ model: id, reason: { kind: "not-in-catalog" } });
+        continue;
+      }
+      if (!model.capabilities.embeddings) {
+        skipped.push({
+          model: id,
+          reason: { kind: "missing-capability", capability: "embeddings" },
+        });
+        continue;
+      }
+      const spec = this.deps.providers.spec(model.provider);
+      if (!spec) {
+        skipped.push({ model: id, reason: { kind: "unknown-provider", provider: model.provider } });
+        continue;
+      }
+      const reason: SkipReason | undefined = !this.deps.providers.hasKey(spec)
+        ? { kind: "no-key", provider: spec.name }
+        : !this.deps.providers.adapter(spec).embed
+        ? { kind: "no-embeddings-endpoint", provider: spec.name }
+        : size !== undefined && dimensions === undefined && model.embeddingDimensions !== size
+        ? { kind: "vector-size", dimensions: model.embeddingDimensions, expected: size }
+        : undefined;
+      if (reason) {
+        skipped.push({ model: id, reason });
+        continue;
+      }
+      size ??= model.embeddingDimensions;
+      yield {
+        model,
+        spec,
+        request: { messages: [], maxTokens: 0 },
+        droppedMessages: 0,
+        inputTokens,
+      };
+    }
+  }
+}
+
+/** Tokens of embedding inputs, bounded from above by their UTF-8 size. */
+function inputBound(input: readonly string[]): number {
+  let bound = 0;
+  for (const text of input) bound += utf8UpperBound(text);
+  return bound;
+}
+
+function withAgentParams(chat: LLMChatRequest, params: Candidates["params"]): LLMChatRequest {
+  if (!params) return chat;
+  return {
+    ...chat,
+    temperature: chat.temperature ?? params.temperature,
+    maxTokens: chat.maxTokens ?? params.maxTokens,
+    topP: chat.topP ?? params.topP,
+  };
+}
