@@ -117,6 +117,9 @@ const nativeStream: StreamRenderer = {
           usage: event.usage,
           costUsd: event.costUsd,
         }) + "data: [DONE]\n\n";
+      default:
+        // Reasoning events: rendered once the native stream has a place for them (issue 12).
+        return "";
     }
   },
   error: streamErrorEvent,

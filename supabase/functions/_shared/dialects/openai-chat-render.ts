@@ -76,6 +76,9 @@ function chunkWriter(
             : "";
           return `${chunk("{}", event.finishReason)}${usage}data: [DONE]\n\n`;
         }
+        default:
+          // Reasoning events: rendered once chat completions has a place for them (issue 12).
+          return "";
       }
     },
     error: streamErrorEvent,

@@ -6,10 +6,21 @@
  * maps onto them one to one.
  */
 
+/**
+ * Marks the end of a prompt prefix for the provider's prompt cache
+ * (Anthropic's `cache_control`). Providers that cache on their own (OpenAI)
+ * or not at all ignore it.
+ */
+export interface LLMCacheControl {
+  type: "ephemeral";
+  ttl?: "5m" | "1h";
+}
+
 /** Plain text in a message. */
 export interface LLMTextPart {
   type: "text";
   text: string;
+  cacheControl?: LLMCacheControl;
 }
 
 /** An image, as an `https:` URL or a `data:image/...;base64,` URL. */
@@ -17,7 +28,16 @@ export interface LLMImagePart {
   type: "image";
   url: string;
   detail?: "auto" | "low" | "high";
+  cacheControl?: LLMCacheControl;
 }
+
+/**
+ * The model's reasoning as its provider returned it, kept whole so it can be
+ * sent back on the next turn (Anthropic verifies the signature).
+ */
+export type LLMReasoningPart =
+  | { type: "thinking"; text: string; signature?: string }
+  | { type: "redacted_thinking"; data: string };
 
 /** One part of a user message. */
 export type LLMContentPart = LLMTextPart | LLMImagePart;
@@ -29,10 +49,11 @@ export interface LLMToolCall {
   arguments: string;
 }
 
-/** The system prompt; trimming always keeps it. */
+/** The system prompt; trimming always keeps it. Several are sent as consecutive blocks. */
 export interface LLMSystemMessage {
   role: "system";
   content: string;
+  cacheControl?: LLMCacheControl;
 }
 
 /** A user turn; `pinned` keeps it when old turns are trimmed. */
@@ -47,6 +68,8 @@ export interface LLMAssistantMessage {
   role: "assistant";
   content: string | null;
   toolCalls?: LLMToolCall[];
+  /** Reasoning that came before the text and tool calls, returned as received. */
+  reasoning?: LLMReasoningPart[];
   pinned?: boolean;
 }
 
@@ -55,6 +78,7 @@ export interface LLMToolMessage {
   role: "tool";
   toolCallId: string;
   content: string;
+  cacheControl?: LLMCacheControl;
 }
 
 /** Any message of a conversation. */
@@ -69,6 +93,7 @@ export interface LLMTool {
   description?: string;
   /** JSON Schema of the arguments object. */
   parameters: JsonSchema;
+  cacheControl?: LLMCacheControl;
 }
 
 /** Whether and which tool the model must call. */
@@ -79,6 +104,20 @@ export type LLMResponseFormat =
   | { type: "text" }
   | { type: "json_object" }
   | { type: "json_schema"; name: string; schema: JsonSchema; strict?: boolean };
+
+/** How hard a reasoning model should think, in the words callers use across dialects. */
+export type LLMReasoningEffort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max";
+
+/**
+ * A request for reasoning, mapped to each provider's own control (OpenAI's
+ * `reasoning_effort`, Anthropic's `thinking` and `output_config.effort`);
+ * dropped with a warning where the model has none.
+ */
+export interface LLMReasoningRequest {
+  effort?: LLMReasoningEffort;
+  /** An explicit thinking budget (Anthropic `thinking.budget_tokens`). */
+  budgetTokens?: number;
+}
 
 /** A chat request, independent of provider. `model` is set per target by the router. */
 export interface LLMChatRequest {
@@ -95,6 +134,15 @@ export interface LLMChatRequest {
   responseFormat?: LLMResponseFormat;
   /** A stable, non-identifying end-user id for the provider's abuse tracking. */
   user?: string;
+  reasoning?: LLMReasoningRequest;
+  /** Cache the whole prompt prefix (Anthropic's top-level `cache_control`). */
+  cacheControl?: LLMCacheControl;
+  /**
+   * Fields in one provider's own words, sent as given when that provider
+   * serves the request and ignored otherwise (an Anthropic Messages body's
+   * `thinking` and `output_config` reaching Claude untouched).
+   */
+  passthrough?: { anthropic?: Record<string, unknown> };
 }
 
 /** Why generation stopped, in OpenAI's vocabulary. */
@@ -108,12 +156,16 @@ export interface LLMUsage {
   cachedInputTokens: number;
   /** Input tokens written to the prompt cache (Anthropic; billed at the cache-write price). */
   cacheWriteTokens: number;
+  /** Output tokens spent reasoning: part of `outputTokens`, billed at the output price. */
+  reasoningTokens?: number;
 }
 
 /** A finished chat answer. */
 export interface LLMChatResponse {
   text: string;
   toolCalls: LLMToolCall[];
+  /** The model's reasoning, where the provider returns it. */
+  reasoning?: LLMReasoningPart[];
   finishReason: LLMFinishReason;
   usage: LLMUsage;
   provider: string;
@@ -138,6 +190,11 @@ export type LLMStreamEvent =
     name?: string;
     argumentsDelta: string;
   }
+  /** Reasoning text as it streams; a thinking block ends with its signature. */
+  | { type: "reasoning-delta"; text: string }
+  | { type: "reasoning-signature"; signature: string }
+  /** A whole redacted thinking block. */
+  | { type: "reasoning-redacted"; data: string }
   | { type: "finish"; finishReason: LLMFinishReason; usage: LLMUsage };
 
 /** Texts to embed. */
