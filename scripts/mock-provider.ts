@@ -8,6 +8,14 @@
  * `<url>`). Control: `GET /mock/requests`, `POST /mock/faults`
  * `{"spec": "status=500", "count": 1}`, `DELETE /mock/faults`, `POST /mock/reset`.
  *
+ * Beyond plain answers: JSON shaped by a request's schema (OpenAI
+ * `response_format`, Anthropic `output_config.format`) or by a forced tool's
+ * parameters; signed thinking blocks when a Messages request enables
+ * thinking (a changed one sent back is a 400, as at Anthropic); reasoning
+ * tokens for `reasoning_effort` and `reasoning_content` from `*reasoner*`
+ * models; prompt-cache read/write usage on repeated prefixes. `GET
+ * /mock/requests` shows every body as received, so tests assert the wire.
+ *
  * Run alone: `deno run -A scripts/mock-provider.ts` (port `MOCK_PROVIDER_PORT`, default 54399;
  * reply length `MOCK_DEFAULT_WORDS`, default 20).
  */

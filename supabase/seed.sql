@@ -28,5 +28,10 @@ values
   ('default-voice-4', 'anthropic', 'claude-haiku-4-5', array['voice'], 40, false),
   ('default-embedding-1', 'openai', 'text-embedding-3-small', array['embedding'], 10, true),
   ('default-embedding-2', 'gemini', 'gemini-embedding-001', array['embedding'], 20, false),
-  ('default-embedding-3', 'mistral', 'mistral-embed', array['embedding'], 30, false)
+  ('default-embedding-3', 'mistral', 'mistral-embed', array['embedding'], 30, false),
+  ('default-free-1', 'openrouter', 'z-ai/glm-4.5-air:free', array['free'], 10, true),
+  ('default-free-2', 'openrouter', 'deepseek/deepseek-chat-v3.1:free', array['free'], 20, false),
+  ('default-free-3', 'openrouter', 'minimax/minimax-m2:free', array['free'], 30, false),
+  ('default-free-4', 'openrouter', 'moonshotai/kimi-k2:free', array['free'], 40, false),
+  ('default-free-5', 'openrouter', 'qwen/qwen3-coder:free', array['free'], 50, false)
 on conflict (name) where account_id is null do nothing;

@@ -65,6 +65,7 @@ Deno.test("agents: the account's agents with their settings, writable only where
       params: { temperature: 0.3, maxTokens: 300, topP: 0.9 },
       fallbacks: ["gpt-4o"],
       embeddingModel: "text-embedding-3-small",
+      maxPricePerMTok: null,
       ownerUserId: USER_A,
       updatedAt: "…",
       writable: true,

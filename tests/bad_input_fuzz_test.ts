@@ -52,6 +52,25 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     method: "POST",
+    path: "llm-router/v1/messages",
+    as: "user",
+    seed: {
+      model: "auto",
+      max_tokens: 5,
+      system: [{ type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } }],
+      messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }],
+      tools: [{ name: "f", input_schema: { type: "object" } }],
+      tool_choice: { type: "auto" },
+    },
+  },
+  {
+    method: "POST",
+    path: "llm-router/v1/messages/count_tokens",
+    as: "user",
+    seed: { model: "gpt-4o-mini", messages: chat },
+  },
+  {
+    method: "POST",
     path: "llm-router/v1/embeddings",
     as: "user",
     seed: { model: "auto", input: ["hi", "there"] },

@@ -140,7 +140,7 @@ Deno.test("anthropic adapter: images from data: URLs go inline, https: URLs by r
   });
 });
 
-Deno.test("anthropic adapter: JSON response formats become a system instruction", async () => {
+Deno.test("anthropic adapter: json_object is asked for in the system prompt; a schema goes in output_config.format", async () => {
   await withMock(async (mock) => {
     const adapter = adapterFor(mock);
     await adapter.chat(
@@ -153,14 +153,26 @@ Deno.test("anthropic adapter: JSON response formats become a system instruction"
     const objectSystem = String(sent(mock, 0).system);
     assert.match(objectSystem, /^Be brief\.\n\n/);
     assert.match(objectSystem, /JSON object/);
-    const schema = { type: "object", properties: { answer: { type: "string" } } };
-    await adapter.chat(
-      ask("x", { responseFormat: { type: "json_schema", name: "reply", schema } }),
+    assert.equal("output_config" in sent(mock, 0), false);
+
+    const schema = {
+      type: "object",
+      properties: { answer: { type: "string" }, score: { type: "integer" } },
+      required: ["answer", "score"],
+      additionalProperties: false,
+    };
+    const answer = await adapter.chat(
+      {
+        messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "x" }],
+        responseFormat: { type: "json_schema", name: "reply", schema },
+      },
       opts(),
     );
-    const schemaSystem = String(sent(mock, 1).system);
-    assert.match(schemaSystem, /JSON object/);
-    assert.ok(schemaSystem.includes(JSON.stringify(schema)));
+    // Never only an instruction: the schema reaches Claude as structured output, the prompt untouched.
+    assert.deepEqual(sent(mock, 1).output_config, { format: { type: "json_schema", schema } });
+    assert.equal(sent(mock, 1).system, "Be brief.");
+    assert.deepEqual(JSON.parse(answer.text), { answer: "sample-answer", score: 1 });
+    assert.equal(answer.finishReason, "stop");
   });
 });
 

@@ -5,6 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { routerConfigFrom } from "../supabase/functions/_shared/llm/config.ts";
+import {
+  reasoningControlOf,
+  structuredOutputOf,
+} from "../supabase/functions/_shared/llm/catalog.ts";
 import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
 
 Deno.test("config: early commit after 20 s, a 140 s request deadline and 15 s heartbeats by default", () => {
@@ -74,4 +78,71 @@ Deno.test("config: a commit threshold that the first-event timeout or the deadli
   );
   assert.equal(short.length, 1);
   assert.match(short[0], /is not below LLM_REQUEST_DEADLINE_MS=15000/);
+});
+
+Deno.test("config: LLM_MODELS entries may set structured output and reasoning; unknown values are refused", () => {
+  const entry = (capabilities: Record<string, unknown>) =>
+    JSON.stringify([{
+      id: "local-model",
+      provider: "ollama",
+      contextWindow: 32_000,
+      maxOutputTokens: 4_096,
+      prices: { input: 0, output: 0 },
+      capabilities: {
+        chat: true,
+        tools: true,
+        vision: false,
+        json: true,
+        embeddings: false,
+        ...capabilities,
+      },
+      tokenizer: "approx",
+    }]);
+  const warnings: string[] = [];
+  const good = routerConfigFrom(
+    mapEnv({
+      LLM_MODELS: entry({
+        structuredOutput: "native",
+        reasoning: "effort",
+        reasoningEfforts: ["low", "high"],
+      }),
+    }),
+    warnings,
+  );
+  assert.deepEqual(warnings, []);
+  assert.equal(good.extraModels[0].capabilities.structuredOutput, "native");
+  assert.deepEqual(good.extraModels[0].capabilities.reasoningEfforts, ["low", "high"]);
+
+  for (
+    const bad of [{ structuredOutput: "maybe" }, { reasoning: "deep" }, {
+      reasoningEfforts: ["huge"],
+    }]
+  ) {
+    const refused: string[] = [];
+    const config = routerConfigFrom(mapEnv({ LLM_MODELS: entry(bad) }), refused);
+    assert.deepEqual(config.extraModels, []);
+    assert.deepEqual(refused, ["LLM_MODELS is not valid; ignoring it"]);
+  }
+});
+
+Deno.test("config: an LLM_MODELS entry that says nothing guarantees a schema by a forced tool and has no reasoning control", () => {
+  const [model] = routerConfigFrom(
+    mapEnv({
+      LLM_MODELS: JSON.stringify([{
+        id: "local-model",
+        provider: "ollama",
+        contextWindow: 32_000,
+        maxOutputTokens: 4_096,
+        prices: { input: 0, output: 0 },
+        capabilities: { chat: true, tools: true, vision: false, json: true, embeddings: false },
+        tokenizer: "approx",
+      }]),
+    }),
+  ).extraModels;
+  assert.equal(structuredOutputOf(model), "tool");
+  assert.equal(reasoningControlOf(model), "none");
+  assert.equal(
+    structuredOutputOf({ ...model, capabilities: { ...model.capabilities, tools: false } }),
+    "none",
+  );
 });

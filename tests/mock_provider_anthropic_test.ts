@@ -244,3 +244,136 @@ Deno.test("anthropic sdk: missing max_tokens is a 400 from the mock, as from Ant
     await mock.close();
   }
 });
+
+Deno.test("anthropic sdk: thinking enabled answers a signed thinking block first, JSON and stream alike", async () => {
+  await withMock(async (client) => {
+    const request = {
+      model: "claude-sonnet-4-6",
+      max_tokens: 4_000,
+      thinking: { type: "enabled" as const, budget_tokens: 1_024 },
+      messages: [{ role: "user" as const, content: "Why is the sky blue" }],
+    };
+    const message = await client.messages.create(request);
+    assert.deepEqual(message.content.map((b) => b.type), ["thinking", "text"]);
+    const thinking = message.content[0] as Anthropic.ThinkingBlock;
+    assert.match(thinking.thinking, /^Thinking about: Why is the sky blue/);
+    assert.match(thinking.signature, /^sig_mock_[0-9a-f]{8}$/);
+    const thinkingTokens = message.usage.output_tokens_details!.thinking_tokens;
+    assert.ok(thinkingTokens > 0);
+    assert.equal(message.usage.output_tokens, 20 + thinkingTokens);
+
+    const streamed = await client.messages.stream(request).finalMessage();
+    assert.deepEqual(streamed.content[0], thinking);
+    assert.deepEqual(streamed.usage.output_tokens_details, message.usage.output_tokens_details);
+    assert.equal(streamed.usage.output_tokens, message.usage.output_tokens);
+  });
+});
+
+Deno.test("anthropic sdk: a thinking block sent back changed is a 400; unchanged it is accepted", async () => {
+  await withMock(async (client) => {
+    const first = await client.messages.create({
+      model: "claude-sonnet-4-6",
+      max_tokens: 4_000,
+      thinking: { type: "enabled", budget_tokens: 1_024 },
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const thinking = first.content[0] as Anthropic.ThinkingBlock;
+    const followUp = (block: Anthropic.ThinkingBlockParam) =>
+      client.messages.create({
+        model: "claude-sonnet-4-6",
+        max_tokens: 4_000,
+        thinking: { type: "enabled", budget_tokens: 1_024 },
+        messages: [
+          { role: "user", content: "hi" },
+          { role: "assistant", content: [block, { type: "text", text: "hello" }] },
+          { role: "user", content: "again" },
+        ],
+      });
+    const ok = await followUp({
+      type: "thinking",
+      thinking: thinking.thinking,
+      signature: thinking.signature,
+    });
+    assert.equal(ok.stop_reason, "end_turn");
+    const error = await followUp({
+      type: "thinking",
+      thinking: thinking.thinking + "!",
+      signature: thinking.signature,
+    }).then(() => undefined, (e) => e);
+    assert.ok(error instanceof Anthropic.BadRequestError);
+    assert.match(error.message, /messages\.1\.content\.0: Invalid `signature`/);
+  });
+});
+
+Deno.test("anthropic sdk: thinking is checked as Anthropic checks it: budget floor, below max_tokens, no forced tool", async () => {
+  await withMock(async (client) => {
+    const call = (thinking: Anthropic.ThinkingConfigParam, extra: Record<string, unknown> = {}) =>
+      client.messages.create({
+        model: "claude-sonnet-4-6",
+        max_tokens: 2_000,
+        thinking,
+        messages: [{ role: "user", content: "hi" }],
+        ...extra,
+      }).then(() => "ok", (e) => (e as Error).message);
+    assert.match(
+      await call({ type: "enabled", budget_tokens: 500 }),
+      /greater than or equal to 1024/,
+    );
+    assert.match(await call({ type: "enabled", budget_tokens: 2_000 }), /max_tokens/);
+    assert.match(
+      await call({ type: "enabled", budget_tokens: 1_024 }, {
+        tools: [weather],
+        tool_choice: { type: "any" },
+      }),
+      /tool_choice forces tool use/,
+    );
+    assert.equal(await call({ type: "disabled" }), "ok");
+  });
+});
+
+Deno.test("anthropic sdk: output_config.format answers JSON of the schema; a bad effort is a 400", async () => {
+  await withMock(async (client, mock) => {
+    const schema = {
+      type: "object",
+      properties: { name: { type: "string" }, tags: { type: "array", items: { type: "string" } } },
+      required: ["name", "tags"],
+      additionalProperties: false,
+    };
+    const message = await client.messages.create({
+      model: "claude-haiku-4-5",
+      max_tokens: 200,
+      output_config: { format: { type: "json_schema", schema }, effort: "low" },
+      messages: [{ role: "user", content: "describe" }],
+    });
+    const text = (message.content[0] as Anthropic.TextBlock).text;
+    assert.deepEqual(JSON.parse(text), { name: "sample-name", tags: ["sample-tags"] });
+    assert.deepEqual((mock.requests[0].body as { output_config: unknown }).output_config, {
+      format: { type: "json_schema", schema },
+      effort: "low",
+    });
+    const bad = await client.messages.create({
+      model: "claude-haiku-4-5",
+      max_tokens: 200,
+      // @ts-expect-error: not an effort level
+      output_config: { effort: "extreme" },
+      messages: [{ role: "user", content: "describe" }],
+    }).then(() => undefined, (e) => e);
+    assert.ok(bad instanceof Anthropic.BadRequestError);
+  });
+});
+
+Deno.test("anthropic sdk: a top-level cache_control caches the whole prompt", async () => {
+  await withMock(async (client) => {
+    const request = {
+      model: "claude-sonnet-4-6",
+      max_tokens: 50,
+      cache_control: { type: "ephemeral" as const },
+      system: "policy ".repeat(500),
+      messages: [{ role: "user" as const, content: "q" }],
+    };
+    const first = await client.messages.create(request);
+    const second = await client.messages.create(request);
+    assert.ok(first.usage.cache_creation_input_tokens! > 0);
+    assert.equal(second.usage.cache_read_input_tokens, first.usage.cache_creation_input_tokens);
+  });
+});

@@ -375,3 +375,60 @@ Deno.test("mock provider: a bad fault spec is a 400 that names the directive", a
     );
   });
 });
+
+Deno.test("openai sdk: reasoning_effort spends reasoning tokens inside the completion tokens, JSON and stream", async () => {
+  await withMock(async (client) => {
+    const request = {
+      model: "o4-mini",
+      messages: [{ role: "user" as const, content: "think" }],
+      reasoning_effort: "low" as const,
+    };
+    const completion = await client.chat.completions.create(request);
+    assert.equal(completion.usage!.completion_tokens_details!.reasoning_tokens, 16);
+    assert.equal(completion.usage!.completion_tokens, 20 + 16);
+    const stream = await client.chat.completions.create({
+      ...request,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) usage = chunk.usage ?? usage;
+    assert.deepEqual(usage, completion.usage);
+  });
+});
+
+Deno.test("openai sdk: reasoning_effort is refused by a gpt-4 model and for an unknown level", async () => {
+  await withMock(async (client) => {
+    const call = (model: string, effort: string) =>
+      client.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "hi" }],
+        reasoning_effort: effort as OpenAI.ReasoningEffort,
+      }).then(() => undefined, (e) => e);
+    const unsupported = await call("gpt-4o-mini", "low");
+    assert.ok(unsupported instanceof OpenAI.BadRequestError);
+    assert.equal(unsupported.code, "unsupported_parameter");
+    const unknown = await call("o4-mini", "extreme");
+    assert.equal(unknown.code, "invalid_value");
+  });
+});
+
+Deno.test("openai sdk: a *reasoner* model returns reasoning_content before its answer, JSON and stream", async () => {
+  await withMock(async (client) => {
+    type WithReasoning = { reasoning_content?: string };
+    const request = {
+      model: "deepseek-reasoner",
+      messages: [{ role: "user" as const, content: "Why" }],
+    };
+    const completion = await client.chat.completions.create(request);
+    const message = completion.choices[0].message as OpenAI.ChatCompletionMessage & WithReasoning;
+    assert.match(message.reasoning_content!, /^Thinking about: Why/);
+    assert.ok(completion.usage!.completion_tokens_details!.reasoning_tokens! > 0);
+    const stream = await client.chat.completions.create({ ...request, stream: true });
+    let reasoning = "";
+    for await (const chunk of stream) {
+      reasoning += (chunk.choices[0]?.delta as WithReasoning | undefined)?.reasoning_content ?? "";
+    }
+    assert.equal(reasoning, message.reasoning_content);
+  });
+});

@@ -97,6 +97,25 @@ export function sampleFromSchema(schema: unknown, name = "value"): unknown {
   }
 }
 
+/** The model's thinking before it answers `prompt`: a few words, deterministic. */
+export function thinkingText(prompt: string): string {
+  const echo = prompt.split(/\s+/).filter(Boolean).slice(0, 6).join(" ");
+  return `Thinking about: ${echo}. The user wants a short answer; reply plainly.`;
+}
+
+/**
+ * The signature of a thinking block: FNV-1a of its text, so the mock can
+ * check a block sent back unchanged (Anthropic answers 400 to a modified one).
+ */
+export function signThinking(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `sig_mock_${hash.toString(16).padStart(8, "0")}`;
+}
+
 /** A unit-length vector derived from SHA-256 of `text`. */
 export async function embedText(text: string, dimensions: number): Promise<number[]> {
   const digest = new Uint8Array(

@@ -1,7 +1,8 @@
 /**
  * The OpenAI wire protocol: `POST /v1/chat/completions` (JSON and SSE, usage
- * chunk, tool calls incl. parallel), `POST /v1/embeddings` (float and base64),
- * `GET /v1/models`.
+ * chunk, tool calls incl. parallel, `reasoning_effort` with reasoning tokens,
+ * DeepSeek-style `reasoning_content` from models named `*reasoner*`),
+ * `POST /v1/embeddings` (float and base64), `GET /v1/models`.
  */
 import { SseEvent } from "../../supabase/functions/_shared/runtime/sse.ts";
 import {
@@ -11,6 +12,7 @@ import {
   MockTool,
   replyWords,
   sampleFromSchema,
+  thinkingText,
   ToolMode,
   vectorToBase64,
   wordPieces,
@@ -112,8 +114,31 @@ export function chatCompletions(body: Json, ctx: MockContext): Response {
     return openAIError(400, "'messages' must be a non-empty array", "invalid_request_error", null);
   }
   const model = ctx.record.model!;
+  const effort = body.reasoning_effort;
+  if (effort != null) {
+    if (typeof effort !== "string" || !(effort in REASONING_TOKENS)) {
+      return openAIError(
+        400,
+        `Invalid value for 'reasoning_effort': ${JSON.stringify(effort)}`,
+        "invalid_request_error",
+        "invalid_value",
+      );
+    }
+    if (/^gpt-4/.test(model)) {
+      return openAIError(
+        400,
+        "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+        "invalid_request_error",
+        "unsupported_parameter",
+      );
+    }
+  }
   const lastUser = [...messages].reverse().find((m) => m.role === "user");
   const prompt = textOf(lastUser?.content);
+  // Reasoning text comes back only from DeepSeek-style models; OpenAI's stays hidden.
+  const reasoningContent = model.includes("reasoner") ? thinkingText(prompt) : "";
+  const reasoningTokens = (typeof effort === "string" ? REASONING_TOKENS[effort] : 0) +
+    (reasoningContent ? estimateTokens(reasoningContent) : 0);
   const tools: MockTool[] = Array.isArray(body.tools)
     ? (body.tools as Json[]).map((t) => {
       const fn = (t.function ?? {}) as Json;
@@ -152,9 +177,8 @@ export function chatCompletions(body: Json, ctx: MockContext): Response {
 
   const promptText = JSON.stringify(messages) + (tools.length ? JSON.stringify(body.tools) : "");
   const promptTokens = estimateTokens(promptText);
-  const completionTokens = calls.length > 0
-    ? estimateTokens(calls.map((c) => c.arguments).join(""))
-    : words.length;
+  const completionTokens = reasoningTokens +
+    (calls.length > 0 ? estimateTokens(calls.map((c) => c.arguments).join("")) : words.length);
   const cachedTokens = promptCacheHit(messages, ctx);
   const usage = {
     prompt_tokens: promptTokens,
@@ -162,7 +186,7 @@ export function chatCompletions(body: Json, ctx: MockContext): Response {
     total_tokens: promptTokens + completionTokens,
     prompt_tokens_details: { cached_tokens: cachedTokens, audio_tokens: 0 },
     completion_tokens_details: {
-      reasoning_tokens: 0,
+      reasoning_tokens: reasoningTokens,
       audio_tokens: 0,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,
@@ -184,6 +208,9 @@ export function chatCompletions(body: Json, ctx: MockContext): Response {
         chunk({ role: "assistant", content: calls.length ? null : "", refusal: null }, null),
       ),
     }];
+    for (const piece of reasoningContent ? wordPieces(reasoningContent.split(" ")) : []) {
+      events.push({ data: JSON.stringify(chunk({ reasoning_content: piece }, null)) });
+    }
     if (calls.length === 0) {
       for (const piece of wordPieces(words)) {
         events.push({ data: JSON.stringify(chunk({ content: piece }, null)) });
@@ -239,6 +266,7 @@ export function chatCompletions(body: Json, ctx: MockContext): Response {
   }
 
   const message: Json = { role: "assistant", content: text, refusal: null, annotations: [] };
+  if (reasoningContent) message.reasoning_content = reasoningContent;
   if (calls.length > 0) {
     message.tool_calls = calls.map((c) => ({
       id: c.id,
@@ -257,6 +285,17 @@ export function chatCompletions(body: Json, ctx: MockContext): Response {
     headers: { "content-type": "application/json", "x-request-id": id },
   });
 }
+
+/** Hidden reasoning tokens per `reasoning_effort` (billed as completion tokens). */
+const REASONING_TOKENS: Record<string, number> = {
+  none: 0,
+  minimal: 8,
+  low: 16,
+  medium: 64,
+  high: 256,
+  xhigh: 512,
+  max: 1024,
+};
 
 function toolMode(choice: unknown): ToolMode {
   if (choice === "none" || choice === "required" || choice === "auto") return { kind: choice };

@@ -41,9 +41,15 @@ export function faultyModel(base: string, fault: string): CatalogModel {
   return { ...model, id: `${base}::${fault}` };
 }
 
-/** Starts the world; `env` is merged over keys and URLs that point at the mock; `db` is the database to use; `now` the world's clock. */
+/**
+ * Starts the world; `env` (or what it returns for the mock, to point more
+ * providers at it) is merged over keys and URLs that point at the mock; `db`
+ * is the database to use; `now` the world's clock.
+ */
 export async function routerHttpWorld(
-  env: Record<string, string | undefined> = {},
+  env:
+    | Record<string, string | undefined>
+    | ((mock: MockProvider) => Record<string, string | undefined>) = {},
   options: { db?: Db; store?: StateStore; now?: () => number } = {},
 ): Promise<RouterHttpWorld> {
   const mock = await startMockProvider();
@@ -65,7 +71,7 @@ export async function routerHttpWorld(
       SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
       LLM_RETRY_BASE_MS: "1",
       LLM_RETRY_MAX_MS: "5",
-      ...env,
+      ...(typeof env === "function" ? env(mock) : env),
     }),
     log: testLogger("llm-router", logs),
   });

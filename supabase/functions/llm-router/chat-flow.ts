@@ -2,12 +2,14 @@
  * One chat request through the gateway's guards, in order: the caller's rate
  * limit (refused before anything else costs), the response cache (a hit is
  * served without an upstream call and costs nothing), then the router, whose
- * targets each pass the budget and model-ceiling gate. A successful miss
- * fills the cache, a streamed one included.
+ * targets stay under the price ceiling and each pass the budget and
+ * model-ceiling gate. A successful miss fills the cache, a streamed one
+ * included.
  */
 import type { LLMRouter } from "../_shared/llm/router.ts";
 import type { RoutedStream, RouteOutcome, RouteRequest } from "../_shared/llm/route-types.ts";
 import { batchedEvents, batchesOf, type EventBatches } from "../_shared/llm/event-batches.ts";
+import { tightestCeiling } from "../_shared/llm/price-ceiling.ts";
 import type { LLMChatResponse, LLMStreamEvent } from "../_shared/llm/types.ts";
 import {
   type CacheStatus,
@@ -120,12 +122,24 @@ export class ChatFlow {
     return { routed: { ...routed, events }, cache: "MISS", rateLimit };
   }
 
-  /** The caller's token and the gate for the router's targets, then the cache lookup. */
+  /**
+   * The caller's token, the gate for the router's targets and the price
+   * ceiling they must stay under, then the cache lookup.
+   */
   async #admit(flow: ChatFlowRequest, cacheable: boolean): Promise<Admitted> {
-    const { gate, rateLimit } = await this.deps.guards.admit(flow.caller, {
+    const admitted = await this.deps.guards.admit(flow.caller, {
       rateLimited: flow.rateLimited,
     });
-    const request: RouteRequest = gate ? { ...flow.request, gate } : flow.request;
+    const { gate, rateLimit } = admitted;
+    const maxPricePerMTok = tightestCeiling(
+      flow.request.maxPricePerMTok,
+      admitted.maxPricePerMTok,
+    );
+    const request: RouteRequest = {
+      ...flow.request,
+      ...(gate ? { gate } : {}),
+      ...(maxPricePerMTok !== undefined ? { maxPricePerMTok } : {}),
+    };
     const cache = this.deps.cache;
     const wanted = flow.cache ?? this.deps.cacheUseCases.has(request.useCase ?? "general");
     if (!cache || !wanted || !cacheable || flow.cacheScope === undefined) {

@@ -32,6 +32,8 @@ export interface EmbeddingJob {
   modelOverride?: string;
   accountId?: string;
   gate?: TargetGate;
+  /** No model priced above it (USD per million tokens) is called. */
+  maxPricePerMTok?: number;
   base64: boolean;
   slots: WorkSlots;
   /** Aborts when the caller goes away. */
@@ -146,6 +148,7 @@ async function embedBatch(
       modelOverride,
       accountId: job.accountId,
       gate: job.gate,
+      maxPricePerMTok: job.maxPricePerMTok,
     }, signal);
   } finally {
     release();

@@ -1,7 +1,7 @@
 /**
  * `GET/PUT/DELETE /budgets` and `GET/PUT/DELETE /rate-limits`: an account's
- * spending limits (members read them with the current spend, admins set
- * them) and its request rate limit (set by the platform's server code only: a
+ * spending limits and price ceiling (members read them with the current
+ * spend, admins set them) and its request rate limit (set by the platform's server code only: a
  * tenant must not raise its own limit). Every write is audited and takes
  * effect on the next request, in every isolate sharing the store.
  */
@@ -27,6 +27,8 @@ const budgetBody = z.strictObject({
   agentId: z.string().min(1).max(200).nullable().optional(),
   dailyLimitUsd: usd.nullable().optional(),
   monthlyLimitUsd: usd.nullable().optional(),
+  /** USD per million tokens (`llm/price-ceiling.ts`); absent keeps the stored one, null removes it. */
+  maxPricePerMTok: z.number().min(0).max(1_000_000).nullable().optional(),
   alertThreshold: z.number().gt(0).max(1).optional(),
   timeZone: z.string().min(1).max(64).optional(),
 });
@@ -47,7 +49,7 @@ export interface GuardRoutesDeps {
   settings?: GuardSettingsRepository;
   /** Spend and holds per budget window (present with the database). */
   budgets?: BudgetGuard;
-  /** The deployment's default rate limit and model ceilings. */
+  /** The deployment's default rate limit, model ceilings and price ceiling. */
   policy: GuardPolicy;
   /** The models a ceiling may name. */
   catalog: ModelCatalog;
@@ -66,7 +68,7 @@ export function guardRoutes(deps: GuardRoutesDeps): Route[] {
   ];
 }
 
-/** `GET /budgets`: the account's budgets with each window's spend, holds and reset time. */
+/** `GET /budgets`: the account's budgets and price ceilings with each window's spend, holds and reset time. */
 async function getBudgets(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
   const settings = requireDb(deps.settings);
   const access = await accountOf(request);
@@ -89,10 +91,16 @@ async function getBudgets(deps: GuardRoutesDeps, request: RequestContext): Promi
       })
     ),
   );
-  return jsonResponse({ accountId: access.accountId, budgets, windows });
+  return jsonResponse({
+    accountId: access.accountId,
+    budgets,
+    windows,
+    // The deployment's ceiling (LLM_MAX_PRICE_PER_MTOK), under which the account's own applies.
+    platformMaxPricePerMTok: deps.policy.maxPricePerMTok ?? null,
+  });
 }
 
-/** `PUT /budgets`: sets the account's budget, or one agent's with `agentId`. */
+/** `PUT /budgets`: sets the account's budget and price ceiling, or one agent's budget with `agentId`. */
 async function putBudget(deps: GuardRoutesDeps, request: RequestContext): Promise<Response> {
   const settings = requireDb(deps.settings);
   const access = await accountOf(request);
@@ -100,17 +108,29 @@ async function putBudget(deps: GuardRoutesDeps, request: RequestContext): Promis
   const body = parseOrThrow(budgetBody, request.body);
   const daily = body.dailyLimitUsd ?? null;
   const monthly = body.monthlyLimitUsd ?? null;
-  if (daily === null && monthly === null) {
-    throw validationError("dailyLimitUsd", "set dailyLimitUsd, monthlyLimitUsd or both");
+  const agentId = body.agentId ?? null;
+  // A price ceiling is a routing rule: an agent's lives with the rest of its routing.
+  if (agentId !== null && body.maxPricePerMTok !== undefined) {
+    throw validationError(
+      "maxPricePerMTok",
+      "an agent's price ceiling is set with PUT /agents/:agentId/preferences",
+    );
+  }
+  if (daily === null && monthly === null && (body.maxPricePerMTok ?? null) === null) {
+    throw validationError(
+      "dailyLimitUsd",
+      "set dailyLimitUsd, monthlyLimitUsd, maxPricePerMTok or several (DELETE removes the budget)",
+    );
   }
   const timeZone = body.timeZone ?? "UTC";
   if (!isTimeZone(timeZone)) {
     throw validationError("timeZone", "must be an IANA time zone such as UTC or Europe/Berlin");
   }
   const saved = await settings.putBudget(access.accountId, {
-    agentId: body.agentId ?? null,
+    agentId,
     dailyLimitUsd: daily,
     monthlyLimitUsd: monthly,
+    maxPricePerMTok: body.maxPricePerMTok,
     alertThreshold: body.alertThreshold ?? 0.8,
     timeZone,
   });
@@ -120,6 +140,7 @@ async function putBudget(deps: GuardRoutesDeps, request: RequestContext): Promis
     details: {
       dailyLimitUsd: saved.dailyLimitUsd,
       monthlyLimitUsd: saved.monthlyLimitUsd,
+      maxPricePerMTok: saved.maxPricePerMTok,
       alertThreshold: saved.alertThreshold,
       timeZone: saved.timeZone,
     },

@@ -97,6 +97,7 @@ async function embeddings(deps: OpenAIRoutesDeps, request: RequestContext): Prom
       modelOverride,
       accountId: access.accountId,
       gate: admitted.gate,
+      maxPricePerMTok: admitted.maxPricePerMTok,
       base64: body.encoding_format === "base64",
       slots: deps.embeddings.slots,
       signal,

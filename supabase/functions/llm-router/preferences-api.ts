@@ -1,8 +1,8 @@
 /**
  * `GET /agents` and `GET/PUT/DELETE /agents/:agentId/preferences`: what a
- * per-agent model picker calls. Writes are validated against the catalog and the account's
- * keys, invalidate the cache (the next request routes by them) and are
- * audited. Members manage the agents they created; admins manage all,
+ * per-agent model picker calls, the agent's price ceiling included. Writes
+ * are validated against the catalog, the account's keys and the ceiling,
+ * invalidate the cache (the next request routes by them) and are audited. Members manage the agents they created; admins manage all,
  * including agents set up by server code (which have no owner).
  */
 import { z } from "zod";
@@ -10,6 +10,8 @@ import { clipInput, HttpError, jsonResponse, validationError } from "../_shared/
 import type { AgentPreferenceRecord, PreferenceRepository } from "../_shared/data/preferences.ts";
 import type { AccountAccess } from "../_shared/http/callers.ts";
 import { parseOrThrow } from "../_shared/dialects/parse.ts";
+import type { ModelCatalog } from "../_shared/llm/catalog.ts";
+import { overCeiling } from "../_shared/llm/price-ceiling.ts";
 import type { RequestContext } from "./context.ts";
 import type { AccountRouters } from "./account-routers.ts";
 import type { ChangeAudit } from "./change-audit.ts";
@@ -27,6 +29,8 @@ const preferenceBody = z.strictObject({
   }).optional(),
   fallbacks: z.array(z.string().min(1).max(200)).max(10).optional(),
   embeddingModel: z.string().min(1).max(200).nullable().optional(),
+  /** USD per million tokens (`llm/price-ceiling.ts`); absent keeps the stored one, null removes it. */
+  maxPricePerMTok: z.number().min(0).max(1_000_000).nullable().optional(),
 });
 
 /** Most agents `GET /agents` lists. */
@@ -113,6 +117,7 @@ async function listAgents(
       params: record.params,
       fallbacks: record.fallbacks,
       embeddingModel: record.embeddingModel,
+      maxPricePerMTok: record.maxPricePerMTok,
       ownerUserId: record.ownerUserId,
       updatedAt: record.updatedAt,
       writable: writable(request, access, record),
@@ -194,6 +199,11 @@ async function putAgentPreferences(
   }
 
   const existing = await preferences.getAgent(access.accountId, agentId);
+  checkCeiling(
+    catalog,
+    [body.model, ...(body.fallbacks ?? [])],
+    body.maxPricePerMTok === undefined ? existing?.maxPricePerMTok : body.maxPricePerMTok,
+  );
   const writableBy = mayWrite(request, access, existing);
   // The owner is set when the row is created and kept by every later write,
   // so an admin's edit leaves a member's agent theirs and an ownerless one ownerless.
@@ -205,6 +215,7 @@ async function putAgentPreferences(
     params: body.params ?? {},
     embeddingModel: body.embeddingModel ?? null,
     fallbacks: body.fallbacks ?? [],
+    maxPricePerMTok: body.maxPricePerMTok,
     ownerUserId: request.caller.userId ?? null,
   }, writableBy);
   // Only when another user took the agent between the check and the write.
@@ -213,8 +224,30 @@ async function putAgentPreferences(
     action: "agent_preferences.put",
     target: `agent:${agentId}`,
     model: model.id,
+    details: { maxPricePerMTok: saved.maxPricePerMTok },
   });
   return jsonResponse({ agentId, accountId: access.accountId, preference: saved });
+}
+
+/**
+ * A 400 when a model the preference names (`models`: the model, then the
+ * fallbacks) is priced above the agent's own ceiling: it would never be tried.
+ */
+function checkCeiling(
+  catalog: ModelCatalog,
+  models: readonly string[],
+  ceiling: number | null | undefined,
+): void {
+  models.forEach((id, index) => {
+    const reason = overCeiling(catalog.get(id)!, ceiling ?? undefined);
+    if (reason?.kind !== "over-price-ceiling") return;
+    throw validationError(
+      index === 0 ? "model" : `fallbacks[${index - 1}]`,
+      `${
+        clipInput(id)
+      } costs up to $${reason.pricePerMTok} per million tokens, above the agent's maxPricePerMTok of $${reason.ceiling}`,
+    );
+  });
 }
 
 /** `DELETE /agents/:agentId/preferences`: the agent falls back to its account's routing. */

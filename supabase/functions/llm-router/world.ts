@@ -23,6 +23,7 @@ import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts"
 import type { CallerCredentials, Memberships } from "../_shared/http/callers.ts";
 import { logStartupSummary } from "../_shared/health/startup-summary.ts";
 import { AccountRouters } from "./account-routers.ts";
+import { anthropicRoutes } from "./anthropic-routes.ts";
 import { ChangeAudit } from "./change-audit.ts";
 import { ChatFlow } from "./chat-flow.ts";
 import { ChatPipeline } from "./chat-pipeline.ts";
@@ -36,6 +37,7 @@ import { preferencesRoutes } from "./preferences-api.ts";
 import { providerRoutes } from "./providers-api.ts";
 import { rateLimitStatusRoutes } from "./rate-limit-status-api.ts";
 import { RequestReports } from "./request-report.ts";
+import { responsesRoutes } from "./responses-routes.ts";
 import type { Route } from "./routes.ts";
 import { databaseFromEnv, repositoriesOver } from "./world/data.ts";
 import { type Records, recordsOver } from "./world/records.ts";
@@ -121,6 +123,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   const guards = new GatewayGuards({
     store,
     settings: data.guardSettings,
+    agentCeilings: data.preferences,
     policy: guardEnv.policy,
     now,
     log,
@@ -160,6 +163,8 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   });
   const routes: Route[] = [
     ...chatRoutes(pipeline),
+    ...anthropicRoutes({ pipeline, routers }),
+    ...responsesRoutes(pipeline),
     ...openAIRoutes({ routers, guards, embeddings: settings.embeddings, reports, waitUntil }),
     ...preferencesRoutes({ preferences: data.preferences, routers, audit }),
     ...providerRoutes({ routers, keys: data.keys, vault, audit }),

@@ -1,7 +1,7 @@
 /**
  * Each account's guard settings from the database, cached in the state
  * store: its request rate limit and per-model ceilings (llm_rate_limits) and
- * its budgets (llm_budgets). Writes invalidate the cached entry, so every
+ * its budgets and price ceiling (llm_budgets). Writes invalidate the cached entry, so every
  * isolate sharing the store sees a change on its next request. Also sums the
  * spend llm_usage recorded in a window, which is where budget ledgers start.
  */
@@ -33,10 +33,14 @@ interface BudgetRow extends Record<string, unknown> {
   agent_id: string | null;
   daily_limit_usd: string | number | null;
   monthly_limit_usd: string | number | null;
+  max_price_per_mtok: string | number | null;
   alert_threshold: string | number;
   time_zone: string;
   updated_at: Date | string;
 }
+
+const BUDGET_COLUMNS =
+  "agent_id, daily_limit_usd, monthly_limit_usd, max_price_per_mtok, alert_threshold, time_zone, updated_at";
 
 const numberOrNull = (value: string | number | null) => value === null ? null : Number(value);
 
@@ -54,6 +58,7 @@ function budgetFromRow(row: BudgetRow): BudgetSettings {
     agentId: row.agent_id,
     dailyLimitUsd: numberOrNull(row.daily_limit_usd),
     monthlyLimitUsd: numberOrNull(row.monthly_limit_usd),
+    maxPricePerMTok: numberOrNull(row.max_price_per_mtok),
     alertThreshold: Number(row.alert_threshold),
     timeZone: row.time_zone,
     updatedAt: new Date(row.updated_at).toISOString(),
@@ -78,8 +83,7 @@ export class GuardSettingsRepository implements GuardSettingsSource {
           [accountId],
         ),
         this.db.query<BudgetRow>(
-          `select agent_id, daily_limit_usd, monthly_limit_usd, alert_threshold, time_zone, updated_at
-             from llm_budgets where account_id = $1 order by agent_id nulls first`,
+          `select ${BUDGET_COLUMNS} from llm_budgets where account_id = $1 order by agent_id nulls first`,
           [accountId],
         ),
       ]);
@@ -114,18 +118,27 @@ export class GuardSettingsRepository implements GuardSettingsSource {
     return rows.length > 0;
   }
 
-  /** Stores one budget row (the account's, or `budget.agentId`'s). */
-  async putBudget(accountId: string, budget: BudgetSettings): Promise<BudgetSettings> {
+  /**
+   * Stores one budget row (the account's, or `budget.agentId`'s). A
+   * `maxPricePerMTok` left undefined keeps the stored ceiling (null removes
+   * it): a cap on spend is never lifted by a write that did not mention it.
+   */
+  async putBudget(
+    accountId: string,
+    budget: Omit<BudgetSettings, "maxPricePerMTok"> & { maxPricePerMTok?: number | null },
+  ): Promise<BudgetSettings> {
     const conflict = budget.agentId === null
       ? "(account_id) where agent_id is null"
       : "(account_id, agent_id) where agent_id is not null";
     const rows = await this.db.query<BudgetRow>(
-      `insert into llm_budgets (account_id, agent_id, daily_limit_usd, monthly_limit_usd, alert_threshold, time_zone)
-       values ($1, $2, $3, $4, $5, $6)
+      `insert into llm_budgets (account_id, agent_id, daily_limit_usd, monthly_limit_usd, alert_threshold, time_zone, max_price_per_mtok)
+       values ($1, $2, $3, $4, $5, $6, $7)
        on conflict ${conflict} do update set daily_limit_usd = excluded.daily_limit_usd,
          monthly_limit_usd = excluded.monthly_limit_usd, alert_threshold = excluded.alert_threshold,
-         time_zone = excluded.time_zone
-       returning agent_id, daily_limit_usd, monthly_limit_usd, alert_threshold, time_zone, updated_at`,
+         time_zone = excluded.time_zone,
+         max_price_per_mtok = case when $8::boolean then llm_budgets.max_price_per_mtok
+           else excluded.max_price_per_mtok end
+       returning ${BUDGET_COLUMNS}`,
       [
         accountId,
         budget.agentId,
@@ -133,6 +146,8 @@ export class GuardSettingsRepository implements GuardSettingsSource {
         budget.monthlyLimitUsd,
         budget.alertThreshold,
         budget.timeZone,
+        budget.maxPricePerMTok ?? null,
+        budget.maxPricePerMTok === undefined,
       ],
     );
     await this.store.delete(cacheKey(accountId));

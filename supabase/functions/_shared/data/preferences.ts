@@ -1,10 +1,11 @@
 /**
  * Routing preferences from the database, cached in the state store: per-agent
- * preferences (agent_llm_preferences), each account's own routing entries and
- * the global defaults (llm_providers). Every write through the API
+ * preferences and price ceilings (agent_llm_preferences), each account's own
+ * routing entries and the global defaults (llm_providers). Every write through the API
  * invalidates the cached entries it affects, so the next request sees it.
  */
 import type { UseCase } from "../llm/catalog.ts";
+import type { AgentCeilingSource } from "../guards/account-settings.ts";
 import type { AgentPreference, PreferenceSource } from "../llm/routing.ts";
 import type { Db } from "../store/db.ts";
 import { cached, type StateStore } from "../store/state-store.ts";
@@ -19,6 +20,8 @@ export interface AgentPreferenceRecord {
   params: { temperature?: number; maxTokens?: number; topP?: number };
   embeddingModel: string | null;
   fallbacks: string[];
+  /** USD per million tokens: no model priced above it serves the agent. Null: no ceiling of its own. */
+  maxPricePerMTok: number | null;
   ownerUserId: string | null;
   updatedAt: string;
 }
@@ -26,7 +29,7 @@ export interface AgentPreferenceRecord {
 type Routes = Record<string, string[]>;
 
 /** The database-backed `PreferenceSource`, with the writes the preferences API makes. */
-export class PreferenceRepository implements PreferenceSource {
+export class PreferenceRepository implements PreferenceSource, AgentCeilingSource {
   constructor(
     private readonly db: Db,
     private readonly store: StateStore,
@@ -45,6 +48,12 @@ export class PreferenceRepository implements PreferenceSource {
       fallbacks: record.fallbacks,
       params: record.params,
     };
+  }
+
+  /** The agent's own price ceiling, from its cached preference. */
+  async agentPriceCeiling(accountId: string, agentId: string): Promise<number | undefined> {
+    if (!isUuid(accountId)) return undefined;
+    return (await this.getAgent(accountId, agentId))?.maxPricePerMTok ?? undefined;
   }
 
   async accountRoute(accountId: string, useCase: UseCase): Promise<string[] | undefined> {
@@ -72,7 +81,7 @@ export class PreferenceRepository implements PreferenceSource {
   getAgent(accountId: string, agentId: string): Promise<AgentPreferenceRecord | undefined> {
     return cached(this.store, agentKey(accountId, agentId), this.ttlMs, async () => {
       const rows = await this.db.query<RowOf>(
-        `select agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, updated_at
+        `select ${PREFERENCE_COLUMNS}
            from agent_llm_preferences where account_id = $1 and agent_id = $2`,
         [accountId, agentId],
       );
@@ -86,7 +95,7 @@ export class PreferenceRepository implements PreferenceSource {
    */
   async listAgents(accountId: string, limit: number): Promise<AgentPreferenceRecord[]> {
     const rows = await this.db.query<RowOf>(
-      `select agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, updated_at
+      `select ${PREFERENCE_COLUMNS}
          from agent_llm_preferences where account_id = $1 order by agent_id limit $2`,
       [accountId, limit],
     );
@@ -99,20 +108,26 @@ export class PreferenceRepository implements PreferenceSource {
    * member's user id) an existing row is replaced only when that user owns
    * it: checked in the statement itself, so a row created or taken over
    * between the caller's check and this write is never overwritten.
-   * Undefined when the row was left alone for that reason.
+   * Undefined when the row was left alone for that reason. A
+   * `maxPricePerMTok` left undefined keeps the stored ceiling (null removes
+   * it): a cap on spend is never lifted by a write that did not mention it.
    */
   async putAgent(
-    record: Omit<AgentPreferenceRecord, "updatedAt">,
+    record:
+      & Omit<AgentPreferenceRecord, "updatedAt" | "maxPricePerMTok">
+      & { maxPricePerMTok?: number | null },
     writableBy?: string,
   ): Promise<AgentPreferenceRecord | undefined> {
     const rows = await this.db.query<RowOf>(
-      `insert into agent_llm_preferences (agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id)
-       values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8)
+      `insert into agent_llm_preferences (agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, max_price_per_mtok)
+       values ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $10)
        on conflict (account_id, agent_id) do update set
          provider = excluded.provider, model = excluded.model, params = excluded.params,
-         embedding_model = excluded.embedding_model, fallbacks = excluded.fallbacks
+         embedding_model = excluded.embedding_model, fallbacks = excluded.fallbacks,
+         max_price_per_mtok = case when $11::boolean then agent_llm_preferences.max_price_per_mtok
+           else excluded.max_price_per_mtok end
        where $9::uuid is null or agent_llm_preferences.owner_user_id = $9::uuid
-       returning agent_id, account_id, provider, model, params, embedding_model, fallbacks, owner_user_id, updated_at`,
+       returning ${PREFERENCE_COLUMNS}`,
       [
         record.agentId,
         record.accountId,
@@ -123,6 +138,8 @@ export class PreferenceRepository implements PreferenceSource {
         record.fallbacks,
         record.ownerUserId,
         writableBy ?? null,
+        record.maxPricePerMTok ?? null,
+        record.maxPricePerMTok === undefined,
       ],
     );
     await this.store.delete(agentKey(record.accountId, record.agentId));
@@ -164,6 +181,9 @@ export class PreferenceRepository implements PreferenceSource {
   }
 }
 
+const PREFERENCE_COLUMNS =
+  "agent_id, account_id, provider, model, params, embedding_model, fallbacks, max_price_per_mtok, owner_user_id, updated_at";
+
 interface RowOf extends Record<string, unknown> {
   agent_id: string;
   account_id: string;
@@ -172,6 +192,7 @@ interface RowOf extends Record<string, unknown> {
   params: AgentPreferenceRecord["params"];
   embedding_model: string | null;
   fallbacks: string[];
+  max_price_per_mtok: string | number | null;
   owner_user_id: string | null;
   updated_at: Date | string;
 }
@@ -185,6 +206,7 @@ function fromRow(row: RowOf): AgentPreferenceRecord {
     params: row.params ?? {},
     embeddingModel: row.embedding_model,
     fallbacks: row.fallbacks ?? [],
+    maxPricePerMTok: row.max_price_per_mtok == null ? null : Number(row.max_price_per_mtok),
     ownerUserId: row.owner_user_id,
     updatedAt: new Date(row.updated_at).toISOString(),
   };

@@ -13,7 +13,7 @@ import type { LLMStreamEvent } from "../llm/types.ts";
 import type { HttpError } from "../http/errors.ts";
 
 /** Which entrance a request came through (reported with it). */
-export type ChatApi = "native" | "openai";
+export type ChatApi = "native" | "openai" | "anthropic" | "responses";
 
 /** One chat request in the gateway's terms, whichever dialect it came in. */
 export interface NormalizedChat {

@@ -2,8 +2,10 @@
  * The native dialect (`POST /functions/v1/llm-router`, and the payload of a
  * queued job): camelCase fields, OpenAI's messages and tools, a `prompt`
  * shorthand and a `systemPrompt` built into the one system message by the
- * PromptBuilder. Answers are `{success, text, provider, model, toolCalls,
- * finishReason, usage, costUsd}`, streams `{"type": …}` events then `[DONE]`.
+ * PromptBuilder; `reasoning` asks a reasoning model for an effort or a
+ * thinking budget. Answers are `{success, text, provider, model, toolCalls,
+ * finishReason, usage, costUsd, reasoning?}`, streams `{"type": …}` events
+ * (`reasoning` ones for the model's reasoning text) then `[DONE]`.
  */
 import { errorResponse, validationError } from "../http/errors.ts";
 import type { ModelCatalog } from "../llm/catalog.ts";
@@ -25,7 +27,12 @@ import {
   type NativeRoutedAnswer,
   type NativeStreamEvent,
 } from "./native-schema.ts";
-import { messagesFromOpenAI, responseFormatFromOpenAI, toolCallsToOpenAI } from "./openai-wire.ts";
+import {
+  messagesFromOpenAI,
+  reasoningTextOf,
+  responseFormatFromOpenAI,
+  toolCallsToOpenAI,
+} from "./openai-wire.ts";
 import { parseOrThrow } from "./parse.ts";
 import { knownChatModel, toolsAndChoice } from "./request-checks.ts";
 import { streamErrorEvent } from "./stream-error.ts";
@@ -72,6 +79,7 @@ function nativeRequest(body: NativeChatBody, catalog: ModelCatalog): NormalizedC
         stop: body.stop,
         parallelToolCalls: body.parallelToolCalls,
         responseFormat: body.responseFormat && responseFormatFromOpenAI(body.responseFormat),
+        reasoning: body.reasoning,
         ...toolsAndChoice(body.tools, body.toolChoice, "toolChoice"),
       },
     },
@@ -84,6 +92,7 @@ function nativeRequest(body: NativeChatBody, catalog: ModelCatalog): NormalizedC
 
 /** A routed answer as the native API returns it and a job stores it (tool calls in OpenAI's format). */
 export function nativeRoutedAnswer(answer: ChatAnswer): NativeRoutedAnswer {
+  const reasoning = reasoningTextOf(answer.reasoning);
   return {
     text: answer.text,
     provider: answer.provider,
@@ -92,6 +101,7 @@ export function nativeRoutedAnswer(answer: ChatAnswer): NativeRoutedAnswer {
     finishReason: answer.finishReason,
     usage: answer.usage,
     costUsd: answer.costUsd,
+    ...(reasoning ? { reasoning } : {}),
     ...(answer.steps !== undefined ? { steps: answer.steps } : {}),
   };
 }
@@ -106,6 +116,8 @@ const nativeStream: StreamRenderer = {
         return data({ type: "start", provider: event.provider, model: event.model });
       case "text-delta":
         return data({ type: "text", text: event.text });
+      case "reasoning-delta":
+        return data({ type: "reasoning", text: event.text });
       case "tool-call-delta": {
         const { type: _type, ...call } = event;
         return data({ type: "tool-call", ...call });
@@ -118,7 +130,8 @@ const nativeStream: StreamRenderer = {
           costUsd: event.costUsd,
         }) + "data: [DONE]\n\n";
       default:
-        // Reasoning events: rendered once the native stream has a place for them (issue 12).
+        // Signatures and redacted thinking only matter to a caller that sends them back to
+        // Claude, which native requests cannot.
         return "";
     }
   },

@@ -26,6 +26,9 @@ export function isChatUseCase(value: string | undefined): value is UseCase {
 
 /** A chat use case, as a request names it. */
 export const chatUseCase = z.enum(CHAT_USE_CASES as [string, ...string[]]);
+/** A reasoning effort level, as every dialect's request names it (`reasoning_effort` …). */
+export const reasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]);
+
 /** An agent, account or model id as a request names it. */
 export const routingId = z.string().min(1).max(200);
 const id = routingId;
@@ -47,6 +50,15 @@ export const nativeChatBody = z.strictObject({
   toolChoice: wireToolChoice.optional(),
   parallelToolCalls: z.boolean().optional(),
   responseFormat: wireResponseFormat.optional(),
+  /**
+   * How hard a reasoning model should think: an effort level, or a thinking
+   * budget in tokens (Claude's). Models without a control ignore it, with an
+   * `x-llm-warnings` header.
+   */
+  reasoning: z.strictObject({
+    effort: reasoningEffort.optional(),
+    budgetTokens: z.int().min(1).max(1_000_000).optional(),
+  }).optional(),
   maxSteps: z.int().min(1).max(10).optional(),
   agentId: id.optional(),
   accountId: id.optional(),
@@ -61,12 +73,17 @@ export type NativeChatBody = z.infer<typeof nativeChatBody>;
 // Answers are described with plain (not strict) objects: a field added on the
 // server later must not make an older consumer's validation fail.
 
-/** Tokens of one answer; cached input and cache writes are billed at their own prices. */
+/**
+ * Tokens of one answer; cached input and cache writes are billed at their
+ * own prices. `reasoningTokens` (present when the model reasoned) are part of
+ * `outputTokens` and billed as output.
+ */
 export const nativeUsage = z.object({
   inputTokens: z.number(),
   outputTokens: z.number(),
   cachedInputTokens: z.number(),
   cacheWriteTokens: z.number(),
+  reasoningTokens: z.number().optional(),
 });
 
 /** Token counts of an answer. */
@@ -84,6 +101,8 @@ export const nativeRoutedAnswer = z.object({
   finishReason: nativeFinishReason,
   usage: nativeUsage,
   costUsd: z.number(),
+  /** The model's reasoning text, where its provider returns it. */
+  reasoning: z.string().optional(),
   /** Model turns taken by a tool loop (`maxSteps` > 1). */
   steps: z.int().optional(),
 });
@@ -102,10 +121,12 @@ export type NativeAnswer = z.infer<typeof nativeAnswer>;
 
 /**
  * One `data:` event of a native stream. `start` comes first; the stream ends
- * with `finish`, then `data: [DONE]`, or with an `event: error`.
+ * with `finish`, then `data: [DONE]`, or with an `event: error`. `reasoning`
+ * events carry the model's reasoning text, where its provider streams it.
  */
 export const nativeStreamEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("start"), provider: z.string(), model: z.string() }),
+  z.object({ type: z.literal("reasoning"), text: z.string() }),
   z.object({ type: z.literal("text"), text: z.string() }),
   z.object({
     type: z.literal("tool-call"),

@@ -2,7 +2,9 @@
  * Answers in OpenAI's chat completions format: a `chat.completion` object,
  * `chat.completion.chunk` events (with the usage chunk when asked for) then
  * `[DONE]`, and errors as `{error: {message, type, code, param}}`, so the
- * official SDKs parse all three unchanged.
+ * official SDKs parse all three unchanged. Reasoning text goes where DeepSeek
+ * and OpenRouter put it (`message.reasoning_content`, `delta.reasoning_content`),
+ * reasoning tokens in `usage.completion_tokens_details.reasoning_tokens`.
  */
 import { type HttpError, jsonResponse } from "../http/errors.ts";
 import type { ChatRenderer, StreamRenderer } from "./chat-dialect.ts";
@@ -48,6 +50,9 @@ function chunkWriter(
           return chunk('{"role":"assistant","content":""}', null);
         case "text-delta":
           return chunk(`{"content":${JSON.stringify(event.text)}}`, null);
+        case "reasoning-delta":
+          // DeepSeek's and OpenRouter's field for reasoning text: the SDKs pass it through.
+          return chunk(`{"reasoning_content":${JSON.stringify(event.text)}}`, null);
         case "tool-call-delta": {
           const first = !started.has(event.index);
           started.add(event.index);
@@ -77,7 +82,7 @@ function chunkWriter(
           return `${chunk("{}", event.finishReason)}${usage}data: [DONE]\n\n`;
         }
         default:
-          // Reasoning events: rendered once chat completions has a place for them (issue 12).
+          // Signatures and redacted thinking have no place in chat completions.
           return "";
       }
     },

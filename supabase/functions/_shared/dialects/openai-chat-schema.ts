@@ -5,7 +5,7 @@
  * and the gateway ignores pass through, so SDKs that send them still work.
  */
 import { z } from "zod";
-import { chatUseCase, routingId } from "./native-schema.ts";
+import { chatUseCase, reasoningEffort, routingId } from "./native-schema.ts";
 import { wireMessage, wireResponseFormat, wireTool, wireToolChoice } from "./wire-schema.ts";
 
 /** The chat completions request body. */
@@ -23,6 +23,7 @@ export const openAIChatBody = z.object({
   tool_choice: wireToolChoice.optional(),
   parallel_tool_calls: z.boolean().optional(),
   response_format: wireResponseFormat.optional(),
+  reasoning_effort: reasoningEffort.nullable().optional(),
   user: z.string().max(256).optional(),
   n: z.literal(1, { error: "only n = 1 is supported" }).nullable().optional(),
   // Extensions: where the request should go.

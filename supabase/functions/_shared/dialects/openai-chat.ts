@@ -4,15 +4,14 @@
  * work unchanged. `model` is a catalog model (tried first, then its use
  * case's chain), `auto`, or `auto:<useCase>`.
  */
-import { validationError } from "../http/errors.ts";
-import type { ModelCatalog, UseCase } from "../llm/catalog.ts";
+import type { ModelCatalog } from "../llm/catalog.ts";
 import type { ChatDialect, NormalizedChat } from "./chat-dialect.ts";
 import { type OpenAIChatBody, openAIChatBody } from "./openai-chat-schema.ts";
 import { openAIChatRenderer, openAIErrorResponse } from "./openai-chat-render.ts";
 import { isChatUseCase } from "./native-schema.ts";
 import { messagesFromOpenAI, responseFormatFromOpenAI } from "./openai-wire.ts";
 import { parseOrThrow } from "./parse.ts";
-import { knownChatModel, toolsAndChoice } from "./request-checks.ts";
+import { modelRoute, toolsAndChoice } from "./request-checks.ts";
 
 /** The chat completions dialect. */
 export const openAIChat: ChatDialect = {
@@ -31,25 +30,12 @@ export const openAIChat: ChatDialect = {
   errorResponse: openAIErrorResponse,
 };
 
-const AUTO = /^auto(?::([a-z]+))?$/;
-
 function openAIRequest(body: OpenAIChatBody, catalog: ModelCatalog): NormalizedChat {
-  const auto = AUTO.exec(body.model);
-  let useCase: UseCase | undefined = isChatUseCase(body.use_case) ? body.use_case : undefined;
-  let modelOverride: string | undefined;
-  if (auto) {
-    if (auto[1] !== undefined) {
-      if (!isChatUseCase(auto[1])) throw validationError("model", `unknown use case ${auto[1]}`);
-      useCase = auto[1];
-    }
-  } else {
-    modelOverride = knownChatModel(catalog, body.model, "model");
-  }
+  const useCase = isChatUseCase(body.use_case) ? body.use_case : undefined;
   return {
     route: {
-      useCase,
+      ...modelRoute(catalog, body.model, "model", useCase),
       agentId: body.agent_id,
-      modelOverride,
       chat: {
         messages: messagesFromOpenAI(body.messages),
         maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
@@ -63,6 +49,7 @@ function openAIRequest(body: OpenAIChatBody, catalog: ModelCatalog): NormalizedC
         parallelToolCalls: body.parallel_tool_calls,
         responseFormat: body.response_format && responseFormatFromOpenAI(body.response_format),
         user: body.user,
+        reasoning: body.reasoning_effort ? { effort: body.reasoning_effort } : undefined,
         ...toolsAndChoice(body.tools, body.tool_choice, "tool_choice"),
       },
     },

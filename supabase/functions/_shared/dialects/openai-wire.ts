@@ -16,6 +16,7 @@ import type {
   LLMChatResponse,
   LLMContentPart,
   LLMMessage,
+  LLMReasoningPart,
   LLMResponseFormat,
   LLMTool,
   LLMToolCall,
@@ -111,14 +112,20 @@ export function toolCallsToOpenAI(
   }));
 }
 
-/** The gateway's usage → OpenAI `usage`. */
+/** The gateway's usage → OpenAI `usage` (reasoning tokens inside the completion tokens, as OpenAI counts them). */
 export function usageToOpenAI(usage: LLMUsage): CompletionUsage {
   return {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
     total_tokens: usage.inputTokens + usage.outputTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedInputTokens },
+    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
   };
+}
+
+/** The text of the model's reasoning parts, joined (redacted parts have none); "" for none. */
+export function reasoningTextOf(parts: readonly LLMReasoningPart[] | undefined): string {
+  return (parts ?? []).map((part) => part.type === "thinking" ? part.text : "").join("");
 }
 
 /** A finished answer as an OpenAI `chat.completion` object. */
@@ -128,6 +135,8 @@ export function chatCompletionToOpenAI(
   created: number,
 ): ChatCompletion {
   const calls = response.toolCalls.length > 0;
+  // Not in OpenAI's own answers: `reasoning_content` as DeepSeek and vLLM return it.
+  const reasoning = reasoningTextOf(response.reasoning);
   return {
     id,
     object: "chat.completion",
@@ -139,6 +148,7 @@ export function chatCompletionToOpenAI(
         role: "assistant",
         content: calls && response.text === "" ? null : response.text,
         refusal: null,
+        ...(reasoning ? { reasoning_content: reasoning } : {}),
         ...(calls ? { tool_calls: toolCallsToOpenAI(response.toolCalls) } : {}),
       },
       logprobs: null,

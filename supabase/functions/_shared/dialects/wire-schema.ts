@@ -12,15 +12,18 @@ export const wireText = z.string().max(1_000_000);
 const participantName = z.string().max(200);
 const textParts = z.array(z.strictObject({ type: z.literal("text"), text: wireText })).min(1);
 
+/** An image as a request may send it: an `https:` URL or a base64 `data:image/…` URL. */
+export const wireImageUrl = z.string().regex(
+  /^(https:\/\/|data:image\/[a-z+.-]+;base64,)/,
+  "must be an https: or data:image/…;base64 URL",
+);
+
 const userPart = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("text"), text: wireText }),
   z.strictObject({
     type: z.literal("image_url"),
     image_url: z.strictObject({
-      url: z.string().regex(
-        /^(https:\/\/|data:image\/[a-z+.-]+;base64,)/,
-        "must be an https: or data:image/…;base64 URL",
-      ),
+      url: wireImageUrl,
       detail: z.enum(["auto", "low", "high"]).optional(),
     }),
   }),
@@ -67,7 +70,8 @@ export const wireMessage = z.discriminatedUnion("role", [
   }),
 ]);
 
-const toolName = z.string().regex(
+/** A function tool's name, as every provider accepts it. */
+export const toolName = z.string().regex(
   /^[a-zA-Z0-9_-]{1,64}$/,
   "tool names are 1–64 letters, digits, _ or -",
 );

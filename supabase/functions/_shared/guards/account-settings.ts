@@ -1,6 +1,7 @@
 /**
  * What the guards know about one account: its request rate limit, per-model
- * ceilings and budgets, as the guards use them. Where they are stored is not
+ * ceilings, budgets and price ceiling (and where an agent's price ceiling
+ * comes from), as the guards use them. Where they are stored is not
  * the guards' business: `data/guard-settings.ts` reads them from the database
  * and hands them in through `GuardSettingsSource`, so data depends on guards
  * and never the other way round.
@@ -27,6 +28,11 @@ export interface BudgetSettings {
   agentId: string | null;
   dailyLimitUsd: number | null;
   monthlyLimitUsd: number | null;
+  /**
+   * The account's price ceiling in USD per million tokens (`llm/price-ceiling.ts`);
+   * only on the account-wide row (an agent's is in its preferences). Null: none.
+   */
+  maxPricePerMTok: number | null;
   alertThreshold: number;
   timeZone: string;
   updatedAt?: string;
@@ -45,6 +51,20 @@ export interface GuardSettingsSource {
   forAccount(accountId: string): Promise<AccountGuardSettings>;
   /** USD recorded for the rule's account (and agent) within `window`: where a ledger starts. */
   recordedSpend(rule: BudgetRule, window: BudgetWindow): Promise<number>;
+}
+
+/** Where an agent's own price ceiling is kept (its routing preferences). */
+export interface AgentCeilingSource {
+  /** The agent's ceiling in USD per million tokens; undefined when it has none. */
+  agentPriceCeiling(accountId: string, agentId: string): Promise<number | undefined>;
+}
+
+/** The account's own price ceiling: its account-wide budget row's. */
+export function accountPriceCeiling(settings: AccountGuardSettings): number | undefined {
+  for (const budget of settings.budgets) {
+    if (budget.agentId === null) return budget.maxPricePerMTok ?? undefined;
+  }
+  return undefined;
 }
 
 /** The budget rules that apply to one request of `agentId` (account-wide ones always do). */

@@ -1,7 +1,9 @@
 /**
  * The guards one routed request passes, composed: the caller's token bucket
- * (before anything else, no upstream call when refused), then, per target the
- * router tries, per-model ceilings and a budget hold. Everything lives in the
+ * (before anything else, no upstream call when refused), the price ceiling
+ * its targets must stay under (the deployment's, the account's and the
+ * agent's, tightest first), then, per target the router tries, per-model
+ * ceilings and a budget hold. Everything lives in the
  * StateStore, so isolates sharing Redis enforce one limit.
  *
  * When the store (or the settings database) fails, guards fail open by
@@ -11,11 +13,14 @@
 import type { Logger } from "../runtime/log.ts";
 import { errorMessage } from "../runtime/error-message.ts";
 import { maxCostOf } from "../llm/catalog.ts";
+import { tightestCeiling } from "../llm/price-ceiling.ts";
 import { LLMError, type LLMErrorOptions } from "../llm/errors.ts";
 import type { Admission, PlannedTarget, TargetGate } from "../llm/route-types.ts";
 import type { StateStore } from "../store/state-store.ts";
 import {
   type AccountGuardSettings,
+  accountPriceCeiling,
+  type AgentCeilingSource,
   budgetRules,
   type GuardSettingsSource,
   type ModelCeiling,
@@ -30,6 +35,8 @@ export interface GuardPolicy {
   defaultRate?: TokenBucket;
   /** Ceilings per model across the whole deployment (the provider's quota). */
   modelCeilings: Record<string, ModelCeiling>;
+  /** `LLM_MAX_PRICE_PER_MTOK`: no target priced above it, for any caller; undefined: none. */
+  maxPricePerMTok?: number;
   failClosed: boolean;
 }
 
@@ -38,6 +45,8 @@ export interface GatewayGuardsDeps {
   store: StateStore;
   /** Per-account settings (data/guard-settings.ts); without them only the defaults apply and there are no budgets. */
   settings?: GuardSettingsSource;
+  /** Agents' own price ceilings (data/preferences.ts); without them only the deployment's and accounts' apply. */
+  agentCeilings?: AgentCeilingSource;
   policy: GuardPolicy;
   now: () => number;
   log: Logger;
@@ -83,6 +92,8 @@ export interface AdmittedRequest {
   gate?: TargetGate;
   /** The caller's bucket after this request's token; undefined when no rate limit applies (or its store failed open). */
   rateLimit?: RateLimitStatus;
+  /** The tightest price ceiling of the deployment, the account and the agent; undefined: none. */
+  maxPricePerMTok?: number;
 }
 
 /** A caller's bucket as `GET /rate-limits/status` shows it. */
@@ -120,13 +131,22 @@ export class GatewayGuards {
    * Takes one token from the caller's bucket (throws a 429 `RateLimitRefusal`
    * when it is empty) and returns the gate for the router's targets with the
    * bucket's status after the take, which the take itself answered: no
-   * second store round trip.
+   * second store round trip. Also the request's price ceiling; the agent's is
+   * read alongside the account's settings, not after them.
    */
   async admit(
     caller: GuardedCaller,
     options?: { rateLimited?: boolean },
   ): Promise<AdmittedRequest> {
-    const settings = await this.#settings(caller.accountId);
+    const [settings, agentCeiling] = await Promise.all([
+      this.#settings(caller.accountId),
+      this.#agentCeiling(caller),
+    ]);
+    const maxPricePerMTok = tightestCeiling(
+      this.deps.policy.maxPricePerMTok,
+      accountPriceCeiling(settings),
+      agentCeiling,
+    );
     const bucket = bucketOf(settings, this.deps.policy);
     const scope = scopeOf(caller);
     let rateLimit: RateLimitStatus | undefined;
@@ -158,7 +178,7 @@ export class GatewayGuards {
         }
       }
     }
-    return { gate: this.#gate(caller, settings, scope), rateLimit };
+    return { gate: this.#gate(caller, settings, scope), rateLimit, maxPricePerMTok };
   }
 
   /**
@@ -304,6 +324,18 @@ export class GatewayGuards {
 
   readonly #settleFailed = (error: unknown) =>
     this.deps.log.error("budget_settle_failed", { detail: errorMessage(error) });
+
+  /** The agent's own price ceiling; a store failure fails open or closed like the settings. */
+  async #agentCeiling(caller: GuardedCaller): Promise<number | undefined> {
+    const source = this.deps.agentCeilings;
+    const { accountId, agentId } = caller;
+    if (!source || !accountId || !agentId) return undefined;
+    return await this.#guarded(
+      "settings",
+      () => source.agentPriceCeiling(accountId, agentId),
+      undefined,
+    );
+  }
 
   async #settings(accountId: string | undefined): Promise<AccountGuardSettings> {
     const settings = this.deps.settings;

@@ -1,7 +1,7 @@
 /**
  * The deployment's guard settings from env: default rate limit, per-model
- * ceilings, failure policy, response cache, client-disconnect policy and
- * what the audit trail records.
+ * ceilings, price ceiling, failure policy, response cache, client-disconnect
+ * policy and what the audit trail records.
  */
 import { type EnvReader, flagSetting, intSetting, numberSetting } from "../runtime/env.ts";
 import { jsonSetting } from "../llm/config.ts";
@@ -30,6 +30,24 @@ const isCeilingMap = (value: unknown): value is Record<string, ModelCeiling> =>
     )
   );
 
+/**
+ * `LLM_MAX_PRICE_PER_MTOK` (USD per million tokens; unset: no ceiling). A
+ * malformed value becomes 0, free models only: whoever set it meant to cap
+ * spend, and a typo must not lift the cap.
+ */
+function priceCeiling(env: EnvReader, warnings: string[]): { maxPricePerMTok?: number } {
+  if (env("LLM_MAX_PRICE_PER_MTOK") === undefined) return {};
+  return {
+    maxPricePerMTok: numberSetting(
+      env,
+      "LLM_MAX_PRICE_PER_MTOK",
+      0,
+      { min: 0, max: 1_000_000 },
+      warnings,
+    ),
+  };
+}
+
 /** Reads the guard settings; malformed values are reported in `warnings` and replaced by defaults. */
 export function guardSettingsFromEnv(env: EnvReader, warnings: string[]): GuardEnvSettings {
   const rps = numberSetting(env, "LLM_RATE_LIMIT_RPS", 10, { min: 0, max: 1_000_000 }, warnings);
@@ -43,6 +61,7 @@ export function guardSettingsFromEnv(env: EnvReader, warnings: string[]): GuardE
       // 0 switches the default off: only accounts with their own row are limited.
       ...(rps > 0 ? { defaultRate: { capacity: burst, refillPerSecond: rps } } : {}),
       modelCeilings: jsonSetting(env, "LLM_MODEL_RATE_LIMITS", isCeilingMap, warnings) ?? {},
+      ...priceCeiling(env, warnings),
       failClosed: flagSetting(env, "LLM_GUARDS_FAIL_CLOSED"),
     },
     responseCacheTtlMs: intSetting(

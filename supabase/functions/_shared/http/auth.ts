@@ -22,6 +22,15 @@ export function bearerToken(request: Request): string | undefined {
   return match?.[1];
 }
 
+/**
+ * The credential of a server-facing caller: the bearer token, else the
+ * `x-api-key` header Anthropic's SDKs and tools send their key in. Either
+ * header carries the same credentials (user JWT, service key …).
+ */
+export function callerToken(request: Request): string | undefined {
+  return bearerToken(request) ?? (request.headers.get("x-api-key")?.trim() || undefined);
+}
+
 /** Verifies `token`, turning a refusal into the HTTP error the caller gets. */
 export async function verifiedClaims(
   verifier: JwtVerifier,

@@ -5,7 +5,7 @@
  * secret. Acting for another account needs the service role or an
  * owner/admin membership of that account.
  */
-import { bearerToken, unauthorized } from "./auth.ts";
+import { callerToken, unauthorized } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 import type { JwtClaims } from "../security/jwt-hs256.ts";
 import { sameSecret } from "../security/same-secret.ts";
@@ -64,11 +64,11 @@ export async function authenticateCaller(
     if (await sameSecret(jobSecret, credentials.jobSecret)) return { kind: "job" };
     throw unauthorized("AUTH_INVALID", "The job secret is wrong", realm);
   }
-  const token = bearerToken(request);
+  const token = callerToken(request);
   if (!token) {
     throw unauthorized(
       "AUTH_MISSING",
-      "Authorization: Bearer <access token or service key> is required",
+      "Authorization: Bearer <access token or service key> (or x-api-key) is required",
       realm,
     );
   }

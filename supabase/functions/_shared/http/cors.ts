@@ -8,8 +8,9 @@ export interface CorsPolicy {
   allowedOrigins: "*" | readonly string[];
 }
 
-/** Headers supabase-js sends, plus ours. */
-const ALLOWED_HEADERS = "authorization, x-client-info, apikey, content-type, x-request-id";
+/** Headers supabase-js sends, Anthropic's SDKs' key and version, plus ours. */
+const ALLOWED_HEADERS =
+  "authorization, x-client-info, apikey, content-type, x-request-id, x-api-key, anthropic-version";
 const ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
 /**
  * Headers a browser script may read from our responses: the client SDK reads
@@ -25,6 +26,8 @@ const EXPOSED_HEADERS = [
   "x-llm-route",
   "x-llm-cache",
   "x-llm-overhead-ms",
+  "x-llm-warnings",
+  "x-llm-skipped",
   "retry-after",
   "x-ratelimit-limit-requests",
   "x-ratelimit-remaining-requests",

@@ -92,7 +92,8 @@ export function defaultRouterConfig(): RouterConfig {
  * Builds the config from env, collecting a warning for each malformed value
  * (which keeps its default). JSON-valued settings: `LLM_USE_CASE_CHAINS`
  * (`{"draft":["gpt-4o-mini",…]}`), `LLM_TIER_USE_CASES`, `LLM_MODELS`
- * (catalog entries), `LLM_CUSTOM_PROVIDERS`.
+ * (catalog entries; `capabilities.structuredOutput`, `reasoning` and
+ * `reasoningEfforts` may be left out, see catalog.ts), `LLM_CUSTOM_PROVIDERS`.
  */
 export function routerConfigFrom(env: EnvReader, warnings: string[] = []): RouterConfig {
   const config = defaultRouterConfig();
@@ -216,6 +217,28 @@ function isTierMap(value: unknown): value is Record<string, UseCase> {
     Object.values(value).every((useCase) => (USE_CASES as readonly unknown[]).includes(useCase));
 }
 
+const STRUCTURED_OUTPUT_MODES: readonly unknown[] = ["native", "tool", "none"];
+const REASONING_CONTROLS: readonly unknown[] = ["effort", "thinking", "none"];
+const EFFORT_LEVELS: readonly unknown[] = [
+  "none",
+  "minimal",
+  "low",
+  "medium",
+  "high",
+  "xhigh",
+  "max",
+];
+
+/** The optional capabilities an `LLM_MODELS` entry may set are one of their known values. */
+function knownCapabilities(capabilities: Record<string, unknown>): boolean {
+  const { structuredOutput, reasoning, reasoningEfforts } = capabilities;
+  return (structuredOutput === undefined || STRUCTURED_OUTPUT_MODES.includes(structuredOutput)) &&
+    (reasoning === undefined || REASONING_CONTROLS.includes(reasoning)) &&
+    (reasoningEfforts === undefined ||
+      (Array.isArray(reasoningEfforts) && reasoningEfforts.length > 0 &&
+        reasoningEfforts.every((effort) => EFFORT_LEVELS.includes(effort))));
+}
+
 function isModelList(value: unknown): value is CatalogModel[] {
   return Array.isArray(value) &&
     value.every((m) =>
@@ -223,7 +246,8 @@ function isModelList(value: unknown): value is CatalogModel[] {
       Number.isInteger(m.contextWindow) &&
       Number.isInteger(m.maxOutputTokens) && typeof m.prices?.input === "number" &&
       typeof m.prices?.output === "number" &&
-      typeof m.capabilities === "object" && ["o200k", "cl100k", "approx"].includes(m.tokenizer)
+      typeof m.capabilities === "object" && m.capabilities !== null &&
+      knownCapabilities(m.capabilities) && ["o200k", "cl100k", "approx"].includes(m.tokenizer)
     ) && value.every((m) => {
       // Fill optional price fields so a config entry may omit them.
       m.prices.cachedInput ??= m.prices.input;

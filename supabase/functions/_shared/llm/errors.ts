@@ -21,6 +21,8 @@ export const LLM_ERROR_STATUS = {
   NETWORK: 503,
   VALIDATION_ERROR: 400,
   PAYMENT_REQUIRED: 402,
+  /** Every candidate is priced above the request's price ceiling: nothing was called. */
+  PRICE_CEILING_EXCEEDED: 422,
   RATE_LIMIT_EXCEEDED: 429,
   NO_PROVIDER: 503,
   GUARD_UNAVAILABLE: 503,

@@ -28,6 +28,8 @@ export function finalError({ failures, attempts, skipped, cutByDeadline }: RunFa
     ) {
       return tooLarge.reason.error;
     }
+    const ceiling = priceCeilingError(skipped, reasons);
+    if (ceiling) return ceiling;
     return new LLMError(
       "NO_PROVIDER",
       `No model can serve this request (${reasons || "no candidates"})`,
@@ -75,6 +77,27 @@ export function finalError({ failures, attempts, skipped, cutByDeadline }: RunFa
     );
   }
   return lastReal;
+}
+
+/**
+ * 422 PRICE_CEILING_EXCEEDED when nothing was tried and the price ceiling
+ * left out a candidate that had a key and the capabilities needed (the
+ * planner checks the price after those): the ceiling, not an outage, stopped
+ * the request, so it is neither a 503 to retry nor a 402 to top up, and no
+ * later try succeeds until the request or the ceiling changes.
+ */
+function priceCeilingError(
+  skipped: readonly SkippedTarget[],
+  reasons: string,
+): LLMError | undefined {
+  const over = skipped.find((s) => s.reason.kind === "over-price-ceiling");
+  if (over?.reason.kind !== "over-price-ceiling") return undefined;
+  const ceiling = over.reason.ceiling;
+  return new LLMError(
+    "PRICE_CEILING_EXCEEDED",
+    `Every model that could serve this request is priced above the ceiling of $${ceiling} per million tokens (${reasons})`,
+    { details: { maxPricePerMTok: ceiling, attempts: 0, skipped: reasons } },
+  );
 }
 
 /** 504 TIMEOUT: the request's deadline ended the retries and fallbacks. */

@@ -1,8 +1,11 @@
 /**
  * From candidates to targets: each candidate model is looked up, checked for
- * a provider, a key and the capabilities the request needs, and the request
+ * a provider, a key, the capabilities the request needs and its price
+ * ceiling (a model priced above it is never tried), and the request
  * is fitted to its window (trimmed, optionally with a summary of what was
- * dropped). What is left out is recorded with a typed reason. Targets are
+ * dropped), after it is prepared for the model (`target-request.ts`: a JSON
+ * schema by the model's own means, reasoning in its control or dropped with
+ * a warning). What is left out is recorded with a typed reason. Targets are
  * produced lazily, so a request that the first target serves never pays for
  * fitting the others.
  */
@@ -19,7 +22,9 @@ import {
   type PreferenceSource,
   type RouteInput,
 } from "./routing.ts";
+import { overCeiling } from "./price-ceiling.ts";
 import type { SkippedTarget, SkipReason } from "./skip-reason.ts";
+import { fitThinkingBudget, requestForTarget } from "./target-request.ts";
 import { utf8UpperBound } from "./token-count.ts";
 import type { TokenBudgetManager } from "./tokens.ts";
 import type { LLMChatRequest, LLMMessage } from "./types.ts";
@@ -86,14 +91,15 @@ export class Planner {
         ? { kind: "no-key", provider: spec.name }
         : missing
         ? { kind: "missing-capability", capability: missing }
-        : undefined;
+        : overCeiling(model, request.maxPricePerMTok);
       if (reason) {
         skipped.push({ model: id, reason });
         continue;
       }
+      const prepared = requestForTarget(chat, model, spec);
       let fitted;
       try {
-        fitted = await tokens.fit(chat, model, {
+        fitted = await tokens.fit(prepared.request, model, {
           marginTokens: config.marginTokens,
           summarize: summarizeOnce,
         });
@@ -104,17 +110,20 @@ export class Planner {
         }
         throw error;
       }
+      const fittedRequest = {
+        ...prepared.request,
+        messages: fitted.messages,
+        maxTokens: fitted.maxTokens,
+        model: model.id,
+      };
       yield {
         model,
         spec,
-        request: {
-          ...chat,
-          messages: fitted.messages,
-          maxTokens: fitted.maxTokens,
-          model: model.id,
-        },
+        request: fitThinkingBudget(fittedRequest, model, prepared.warnings),
         droppedMessages: fitted.droppedCount,
         inputTokens: fitted.inputTokens,
+        warnings: prepared.warnings,
+        ...(prepared.schemaTool ? { schemaTool: prepared.schemaTool } : {}),
       };
     }
   }
@@ -129,6 +138,7 @@ export class Planner {
     dimensions: number | undefined,
     input: readonly string[],
     skipped: SkippedTarget[],
+    maxPricePerMTok?: number,
   ): AsyncGenerator<PlannedTarget> {
     const inputTokens = inputBound(input);
     let size = dimensions;
@@ -154,9 +164,10 @@ export class Planner {
         ? { kind: "no-key", provider: spec.name }
         : !this.deps.providers.adapter(spec).embed
         ? { kind: "no-embeddings-endpoint", provider: spec.name }
-        : size !== undefined && dimensions === undefined && model.embeddingDimensions !== size
-        ? { kind: "vector-size", dimensions: model.embeddingDimensions, expected: size }
-        : undefined;
+        : overCeiling(model, maxPricePerMTok) ??
+          (size !== undefined && dimensions === undefined && model.embeddingDimensions !== size
+            ? { kind: "vector-size", dimensions: model.embeddingDimensions, expected: size }
+            : undefined);
       if (reason) {
         skipped.push({ model: id, reason });
         continue;
@@ -168,6 +179,7 @@ export class Planner {
         request: { messages: [], maxTokens: 0 },
         droppedMessages: 0,
         inputTokens,
+        warnings: [],
       };
     }
   }

@@ -52,6 +52,12 @@ export interface RouteRequest extends RouteInput {
    * body and the guards count too.
    */
   deadlineAt?: number;
+  /**
+   * USD per million tokens: a target priced above it (`price-ceiling.ts`) is
+   * never tried, not even as a fallback. The pipeline sets the tightest of the
+   * deployment's, the account's and the agent's. Absent: no ceiling.
+   */
+  maxPricePerMTok?: number;
 }
 
 /** An embeddings request with where it should go. */
@@ -61,6 +67,8 @@ export interface RouteEmbeddingRequest extends LLMEmbeddingRequest {
   gate?: TargetGate;
   /** As `RouteRequest.deadlineAt`. */
   deadlineAt?: number;
+  /** As `RouteRequest.maxPricePerMTok`. */
+  maxPricePerMTok?: number;
 }
 
 /** A target ready to call: the model, its provider and the request fitted to its window. */
@@ -71,6 +79,13 @@ export interface PlannedTarget {
   droppedMessages: number;
   /** Input tokens as sent (an upper bound when estimated from bytes). */
   inputTokens: number;
+  /** What this target will not do as asked (reasoning it has no control for …). */
+  warnings: string[];
+  /**
+   * The tool that carries the request's JSON schema when a forced tool call
+   * guarantees it (`forced-tool.ts`); its call comes back as the content.
+   */
+  schemaTool?: string;
 }
 
 /** The full plan for a request: what would be tried, in order, and what was left out. */
@@ -95,6 +110,10 @@ export interface RouteOutcome {
   upstreamMs: number;
   /** Time spent in backoff between attempts. */
   waitedMs: number;
+  /** What the serving target did not do as asked (`x-llm-warnings`); absent: nothing. */
+  warnings?: string[];
+  /** Candidates left out before the serving one, with typed reasons (`x-llm-skipped`). */
+  skipped?: SkippedTarget[];
 }
 
 /** A finished, routed answer. */

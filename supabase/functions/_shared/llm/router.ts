@@ -190,7 +190,7 @@ export class LLMRouter {
     );
     const costUsd = costOf(result.target.model, result.value.usage);
     result.admission?.settle(costUsd);
-    return { ...result.value, costUsd, route: outcome(result, candidates) };
+    return { ...result.value, costUsd, route: outcome(result, candidates, skipped) };
   }
 
   /**
@@ -212,7 +212,7 @@ export class LLMRouter {
       stream.completion.then((end) => end.ok ? admission.settle(end.costUsd) : admission.release());
     }
     return {
-      route: outcome(result, candidates),
+      route: outcome(result, candidates, skipped),
       events: stream.events,
       completion: stream.completion,
       abort: stream.abort,
@@ -271,7 +271,13 @@ export class LLMRouter {
       useCase: "embedding",
     };
     const result = await this.#runner.embed(
-      this.#planner.embeddingTargets(chain, request.dimensions, request.input, skipped),
+      this.#planner.embeddingTargets(
+        chain,
+        request.dimensions,
+        request.input,
+        skipped,
+        request.maxPricePerMTok,
+      ),
       request,
       { signal, skipped, gate: request.gate, deadlineAt },
     );
@@ -283,7 +289,7 @@ export class LLMRouter {
     };
     const costUsd = costOf(result.target.model, usage);
     result.admission?.settle(costUsd);
-    return { ...result.value, costUsd, route: outcome(result, candidates) };
+    return { ...result.value, costUsd, route: outcome(result, candidates, skipped) };
   }
 
   #deadlineOf(request: RouteRequest): number {
@@ -312,8 +318,9 @@ export class LLMRouter {
     const answer = await this.chat({
       useCase: "summary",
       accountId: request.accountId,
-      // The summary is spent on this request: the same budgets and the same deadline.
+      // The summary is spent on this request: the same budgets, price ceiling and deadline.
       gate: request.gate,
+      maxPricePerMTok: request.maxPricePerMTok,
       deadlineAt,
       summarizeTrimmed: false,
       chat: {
@@ -329,7 +336,11 @@ export class LLMRouter {
 }
 
 /** The route a caller sees for a run's result. */
-function outcome(result: RunResult<unknown>, candidates: Candidates): RouteOutcome {
+function outcome(
+  result: RunResult<unknown>,
+  candidates: Candidates,
+  skipped: readonly SkippedTarget[],
+): RouteOutcome {
   return {
     provider: result.target.spec.name,
     model: result.target.model.id,
@@ -340,5 +351,7 @@ function outcome(result: RunResult<unknown>, candidates: Candidates): RouteOutco
     trimmedMessages: result.target.droppedMessages,
     upstreamMs: result.upstreamMs,
     waitedMs: result.waitedMs,
+    ...(result.target.warnings.length > 0 ? { warnings: [...result.target.warnings] } : {}),
+    ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
   };
 }

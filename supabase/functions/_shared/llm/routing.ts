@@ -4,7 +4,7 @@
  * mapping (from the agent's tier when no use case is given) > default. The
  * chosen source's models come first; the use-case chain follows as fallbacks.
  */
-import type { CatalogModel, UseCase } from "./catalog.ts";
+import { type CatalogModel, structuredOutputOf, type UseCase } from "./catalog.ts";
 import type { RouterConfig } from "./config.ts";
 import type { Capability } from "./skip-reason.ts";
 import type { LLMChatRequest } from "./types.ts";
@@ -114,17 +114,21 @@ export async function candidateModels(
 export interface Needs {
   vision: boolean;
   tools: boolean;
+  /** `json_object`: any JSON object. */
   json: boolean;
+  /** `json_schema`: a guaranteed schema (native or through a forced tool). */
+  schema: boolean;
 }
 
-/** What `request` needs: images → vision, tools → tool use, a JSON format → json. */
+/** What `request` needs: images → vision, tools → tool use, a JSON format → json or a schema. */
 export function needsOf(request: LLMChatRequest): Needs {
   return {
     vision: request.messages.some((m) =>
       m.role === "user" && Array.isArray(m.content) && m.content.some((p) => p.type === "image")
     ),
     tools: (request.tools?.length ?? 0) > 0,
-    json: request.responseFormat !== undefined && request.responseFormat.type !== "text",
+    json: request.responseFormat?.type === "json_object",
+    schema: request.responseFormat?.type === "json_schema",
   };
 }
 
@@ -134,5 +138,6 @@ export function missingCapability(model: CatalogModel, needs: Needs): Capability
   if (needs.vision && !model.capabilities.vision) return "vision";
   if (needs.tools && !model.capabilities.tools) return "tools";
   if (needs.json && !model.capabilities.json) return "json";
+  if (needs.schema && structuredOutputOf(model) === "none") return "structured-output";
   return undefined;
 }

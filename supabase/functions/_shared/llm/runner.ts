@@ -13,6 +13,8 @@ import { type Attempt, openAttempt } from "./attempt.ts";
 import { circuitKey } from "./circuit-key.ts";
 import { type CommittedStream, openCommittedStream } from "./committed-stream.ts";
 import { finalError } from "./final-error.ts";
+import { schemaToolAdapter } from "./forced-tool.ts";
+import type { ProviderAdapter } from "./providers/provider.ts";
 import type { ProviderPool } from "./provider-pool.ts";
 import { type CircuitBreakerStore, retryDelayMs } from "./resilience.ts";
 import type { Admission, PlannedTarget, TargetGate } from "./route-types.ts";
@@ -84,7 +86,7 @@ export class Runner {
     return this.#run(targets, run, {
       timeoutMs: this.deps.config.timeouts.requestMs,
       call: (target, attempt) =>
-        this.deps.adapters.adapter(target.spec).chat(target.request, {
+        this.#chatAdapter(target).chat(target.request, {
           model: target.model.id,
           signal: attempt.signal,
         }),
@@ -102,7 +104,7 @@ export class Runner {
       keepAttempt: true,
       call: (target, attempt, breakerKey) =>
         openCommittedStream(
-          this.deps.adapters.adapter(target.spec),
+          this.#chatAdapter(target),
           target.request,
           target.model,
           attempt,
@@ -251,6 +253,12 @@ export class Runner {
       if (!failures.at(-1)!.fallback) throw failures.at(-1)!;
     }
     throw finalError({ failures, attempts, skipped: run.skipped, cutByDeadline });
+  }
+
+  /** The target's adapter; a schema guaranteed by a forced tool call comes back as content. */
+  #chatAdapter(target: PlannedTarget): ProviderAdapter {
+    const adapter = this.deps.adapters.adapter(target.spec);
+    return target.schemaTool ? schemaToolAdapter(adapter, target.schemaTool) : adapter;
   }
 
   #recordSuccess(key: string): Promise<void> {

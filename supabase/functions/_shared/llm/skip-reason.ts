@@ -6,8 +6,17 @@
  */
 import type { LLMError } from "./errors.ts";
 
-/** A capability a model may lack for a request. */
-export type Capability = "chat" | "vision" | "tools" | "json" | "embeddings";
+/**
+ * A capability a model may lack for a request; `structured-output`: the
+ * model cannot guarantee a JSON schema (its catalog `structuredOutput` is `none`).
+ */
+export type Capability =
+  | "chat"
+  | "vision"
+  | "tools"
+  | "json"
+  | "structured-output"
+  | "embeddings";
 
 /** Why a candidate was left out, before or during the run. */
 export type SkipReason =
@@ -32,7 +41,9 @@ export type SkipReason =
   /** The gate (budget, model ceiling) refused the target. */
   | { kind: "refused"; error: LLMError }
   /** Too little of the request deadline was left to start an attempt. */
-  | { kind: "deadline"; leftMs: number };
+  | { kind: "deadline"; leftMs: number }
+  /** The model's dearest per-million-token price is above the request's price ceiling (`price-ceiling.ts`). */
+  | { kind: "over-price-ceiling"; pricePerMTok: number; ceiling: number };
 
 /** A candidate that was not used, and why. */
 export interface SkippedTarget {
@@ -52,6 +63,8 @@ export function describeSkip(reason: SkipReason): string {
     case "missing-capability":
       return reason.capability === "embeddings"
         ? "not an embedding model"
+        : reason.capability === "structured-output"
+        ? "cannot guarantee a JSON schema"
         : `no ${reason.capability} support`;
     case "no-embeddings-endpoint":
       return `${reason.provider} serves no embeddings`;
@@ -67,10 +80,28 @@ export function describeSkip(reason: SkipReason): string {
       return reason.error.message;
     case "deadline":
       return `too little of the request deadline left (${Math.max(0, reason.leftMs)} ms)`;
+    case "over-price-ceiling":
+      return `$${reason.pricePerMTok}/MTok is above the price ceiling of $${reason.ceiling}/MTok`;
   }
 }
 
 /** `model: reason; …` for every skipped target, for an error's message. */
 export function describeSkipped(skipped: readonly SkippedTarget[]): string {
   return skipped.map((s) => `${s.model}: ${describeSkip(s.reason)}`).join("; ");
+}
+
+/**
+ * The reason as a short token for a response header (`x-llm-skipped`):
+ * `no-key`, `no-vision`, `no-structured-output`, `circuit-open`, … A refusal
+ * carries its error's code (`refused-PAYMENT_REQUIRED`).
+ */
+export function skipCode(reason: SkipReason): string {
+  switch (reason.kind) {
+    case "missing-capability":
+      return reason.capability === "embeddings" ? "not-embedding-model" : `no-${reason.capability}`;
+    case "refused":
+      return `refused-${reason.error.code}`;
+    default:
+      return reason.kind;
+  }
 }

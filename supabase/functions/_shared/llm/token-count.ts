@@ -74,6 +74,10 @@ export function messageCost(message: LLMMessage, measure: TokenCounter): number 
       for (const call of message.toolCalls ?? []) {
         cost += measure(call.name) + measure(call.arguments);
       }
+      // Reasoning sent back (Anthropic's thinking blocks) is input too.
+      for (const part of message.reasoning ?? []) {
+        cost += measure(part.type === "thinking" ? part.text : part.data);
+      }
       return cost;
   }
 }

@@ -89,6 +89,9 @@ export async function runToolLoop(
     usage.outputTokens += response.usage.outputTokens;
     usage.cachedInputTokens += response.usage.cachedInputTokens;
     usage.cacheWriteTokens += response.usage.cacheWriteTokens;
+    if (response.usage.reasoningTokens) {
+      usage.reasoningTokens = (usage.reasoningTokens ?? 0) + response.usage.reasoningTokens;
+    }
     const done = response.toolCalls.length === 0 || steps >= maxSteps ||
       response.toolCalls.some((call) => !registry.get(call.name));
     if (done) return { ...response, usage, steps, messages: conversation };
@@ -96,6 +99,8 @@ export async function runToolLoop(
       role: "assistant",
       content: response.text || null,
       toolCalls: response.toolCalls,
+      // Claude wants its thinking back, signed and unchanged, with the tool results.
+      ...(response.reasoning ? { reasoning: response.reasoning } : {}),
     });
     const results = await Promise.all(
       response.toolCalls.map((call) => execute(call, registry, signal)),

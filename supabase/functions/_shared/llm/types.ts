@@ -71,6 +71,8 @@ export interface LLMAssistantMessage {
   /** Reasoning that came before the text and tool calls, returned as received. */
   reasoning?: LLMReasoningPart[];
   pinned?: boolean;
+  /** Marks the end of a cached prefix at this turn's last text or tool-call block. */
+  cacheControl?: LLMCacheControl;
 }
 
 /** A tool's result, answering the call with `toolCallId`. */
@@ -78,6 +80,8 @@ export interface LLMToolMessage {
   role: "tool";
   toolCallId: string;
   content: string;
+  /** The tool failed and `content` says how (Anthropic's `is_error`). */
+  isError?: boolean;
   cacheControl?: LLMCacheControl;
 }
 
@@ -190,7 +194,11 @@ export type LLMStreamEvent =
     name?: string;
     argumentsDelta: string;
   }
-  /** Reasoning text as it streams; a thinking block ends with its signature. */
+  /**
+   * Reasoning text as it streams; a thinking block ends with its signature
+   * (Anthropic). Providers without signatures (DeepSeek, OpenRouter) send
+   * none: their reasoning ends with the first text or tool-call delta.
+   */
   | { type: "reasoning-delta"; text: string }
   | { type: "reasoning-signature"; signature: string }
   /** A whole redacted thinking block. */

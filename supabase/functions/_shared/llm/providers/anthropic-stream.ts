@@ -1,7 +1,9 @@
 /**
  * Anthropic's raw stream events → shared stream events. Anthropic numbers
- * content blocks (text and tool use together); the shared stream numbers tool
- * calls only, so block indexes are translated here.
+ * content blocks (thinking, text and tool use together); the shared stream
+ * numbers tool calls only, so block indexes are translated here. A thinking
+ * block streams as reasoning deltas ended by its signature; a redacted one
+ * arrives whole.
  */
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages";
 import type { LLMFinishReason, LLMStreamEvent } from "../types.ts";
@@ -25,6 +27,8 @@ export class AnthropicStreamState {
   #finishReason: LLMFinishReason = "stop";
   #usage: AnthropicUsageFields = {};
   #toolBlocks = new Map<number, ToolBlock>();
+  /** Open thinking blocks: the signature given at block start, until one is streamed. */
+  #thinkingBlocks = new Map<number, { signature: string; signed: boolean }>();
 
   constructor(private readonly provider: string, private readonly requestedModel: string) {}
 
@@ -41,6 +45,14 @@ export class AnthropicStreamState {
         this.#mergeUsage(event.message.usage);
         break;
       case "content_block_start":
+        if (event.content_block.type === "thinking") {
+          const { thinking, signature } = event.content_block;
+          this.#thinkingBlocks.set(event.index, { signature: signature ?? "", signed: false });
+          if (thinking) events.push({ type: "reasoning-delta", text: thinking });
+        }
+        if (event.content_block.type === "redacted_thinking") {
+          events.push({ type: "reasoning-redacted", data: event.content_block.data });
+        }
         if (event.content_block.type === "tool_use") {
           const block = {
             index: this.#toolBlocks.size,
@@ -62,6 +74,14 @@ export class AnthropicStreamState {
         if (delta.type === "text_delta" && delta.text) {
           events.push({ type: "text-delta", text: delta.text });
         }
+        if (delta.type === "thinking_delta" && delta.thinking) {
+          events.push({ type: "reasoning-delta", text: delta.thinking });
+        }
+        const thinking = this.#thinkingBlocks.get(event.index);
+        if (delta.type === "signature_delta" && thinking) {
+          thinking.signed = true;
+          events.push({ type: "reasoning-signature", signature: delta.signature });
+        }
         const block = this.#toolBlocks.get(event.index);
         if (delta.type === "input_json_delta" && block && delta.partial_json) {
           block.sawArguments = true;
@@ -74,6 +94,12 @@ export class AnthropicStreamState {
         break;
       }
       case "content_block_stop": {
+        // A signature given whole at block start (none streamed) still ends the block.
+        const thinking = this.#thinkingBlocks.get(event.index);
+        if (thinking && !thinking.signed && thinking.signature) {
+          events.push({ type: "reasoning-signature", signature: thinking.signature });
+        }
+        this.#thinkingBlocks.delete(event.index);
         // A tool without parameters may stream no argument text; "{}" keeps the call parseable.
         const block = this.#toolBlocks.get(event.index);
         if (block && !block.sawArguments) {
@@ -114,6 +140,7 @@ export class AnthropicStreamState {
       cache_read_input_tokens: usage?.cache_read_input_tokens ?? known.cache_read_input_tokens,
       cache_creation_input_tokens: usage?.cache_creation_input_tokens ??
         known.cache_creation_input_tokens,
+      output_tokens_details: usage?.output_tokens_details ?? known.output_tokens_details,
     };
   }
 }

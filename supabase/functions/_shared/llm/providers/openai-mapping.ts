@@ -56,6 +56,8 @@ export function toOpenAIParams(
   if (request.topP !== undefined) params.top_p = request.topP;
   if (request.stop !== undefined && request.stop.length > 0) params.stop = request.stop;
   if (request.user !== undefined) params.user = request.user;
+  // The planner sends an effort only to models that take one, at a level they accept.
+  if (request.reasoning?.effort !== undefined) params.reasoning_effort = request.reasoning.effort;
   const format = request.responseFormat;
   if (format?.type === "json_object") params.response_format = { type: "json_object" };
   if (format?.type === "json_schema") {
@@ -88,6 +90,7 @@ function toOpenAIMessage(message: LLMMessage): ChatCompletionMessageParam {
           ),
       };
     case "assistant": {
+      // Reasoning is not sent back: OpenAI keeps its own, DeepSeek rejects `reasoning_content` in input.
       const calls = message.toolCalls ?? [];
       return {
         role: "assistant",
@@ -105,7 +108,12 @@ function toOpenAIMessage(message: LLMMessage): ChatCompletionMessageParam {
       };
     }
     case "tool":
-      return { role: "tool", tool_call_id: message.toolCallId, content: message.content };
+      return {
+        role: "tool",
+        tool_call_id: message.toolCallId,
+        // Chat completions has no error flag for a tool result: the words carry it.
+        content: message.isError ? `Error: ${message.content}` : message.content,
+      };
   }
 }
 
@@ -128,9 +136,11 @@ export function fromOpenAICompletion(
       toolCalls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments });
     }
   }
+  const reasoning = reasoningText(choice?.message as CompatibleReasoning | undefined);
   return {
     text: choice?.message.content ?? "",
     toolCalls,
+    ...(reasoning ? { reasoning: [{ type: "thinking" as const, text: reasoning }] } : {}),
     finishReason: openAIFinishReason(choice?.finish_reason),
     usage: openAIUsage(completion.usage),
     provider,
@@ -152,18 +162,40 @@ export function openAIFinishReason(reason: string | null | undefined): LLMFinish
   }
 }
 
+/**
+ * Where compatible providers put the model's reasoning text, in a message or
+ * a stream delta: `reasoning_content` (DeepSeek, vLLM) or `reasoning`
+ * (OpenRouter). OpenAI itself returns none in chat completions.
+ */
+export interface CompatibleReasoning {
+  reasoning_content?: string | null;
+  reasoning?: string | null;
+}
+
+/** The reasoning text of a message or delta, or "". */
+export function reasoningText(carrier: CompatibleReasoning | null | undefined): string {
+  const text = carrier?.reasoning_content ?? carrier?.reasoning;
+  return typeof text === "string" ? text : "";
+}
+
 /** Fields some compatible providers add to `usage` (DeepSeek reports its cache hits here). */
 interface CompatibleUsage extends CompletionUsage {
   prompt_cache_hit_tokens?: number | null;
 }
 
-/** Shared usage from an OpenAI-shaped `usage` object; zeros when there is none. */
+/**
+ * Shared usage from an OpenAI-shaped `usage` object; zeros when there is
+ * none. Reasoning tokens are part of `completion_tokens` (billed as output);
+ * they are reported only when there were some.
+ */
 export function openAIUsage(usage: CompatibleUsage | null | undefined): LLMUsage {
+  const reasoning = usage?.completion_tokens_details?.reasoning_tokens ?? 0;
   return {
     inputTokens: usage?.prompt_tokens ?? 0,
     outputTokens: usage?.completion_tokens ?? 0,
     cachedInputTokens: usage?.prompt_tokens_details?.cached_tokens ??
       usage?.prompt_cache_hit_tokens ?? 0,
     cacheWriteTokens: 0,
+    ...(reasoning > 0 ? { reasoningTokens: reasoning } : {}),
   };
 }

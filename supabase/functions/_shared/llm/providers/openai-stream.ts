@@ -6,7 +6,12 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
 import type { LLMFinishReason, LLMStreamEvent } from "../types.ts";
-import { openAIFinishReason, openAIUsage } from "./openai-mapping.ts";
+import {
+  type CompatibleReasoning,
+  openAIFinishReason,
+  openAIUsage,
+  reasoningText,
+} from "./openai-mapping.ts";
 
 /** Groq reports stream usage on the last chunk under `x_groq` instead of a usage chunk. */
 interface CompatibleChunk extends ChatCompletionChunk {
@@ -38,7 +43,9 @@ export class OpenAIStreamState {
     if (usage) this.#usage = usage;
     const choice = chunk.choices?.[0];
     if (!choice) return events;
-    const delta = choice.delta ?? {};
+    const delta: ChatCompletionChunk.Choice.Delta & CompatibleReasoning = choice.delta ?? {};
+    const reasoning = reasoningText(delta);
+    if (reasoning) events.push({ type: "reasoning-delta", text: reasoning });
     if (delta.content) events.push({ type: "text-delta", text: delta.content });
     for (const call of delta.tool_calls ?? []) {
       events.push({
