@@ -12,9 +12,10 @@
  *     and an account budget (held and settled per request, usage rows
  *     written to a real PostgreSQL), as deployed.
  *   - ai-chat-direct with its guards on (streams only).
- *   - With BENCH_STORES=memory,redis the router again with its state in
- *     Redis (redis-server behind the local Upstash REST bridge), and the
- *     store's cost against the memory store.
+ *   - With BENCH_STORES=memory,redis,postgres the router again with its
+ *     state in Redis (redis-server behind the local Upstash REST bridge) and
+ *     in the PostgreSQL (LLM_STATE_STORE=postgres), and each store's cost
+ *     against the memory store.
  *
  * Load comes from `wrk` (throughput, latency) and `curl` (time to first
  * byte), never from Deno. Targets take turns in short rounds so the
@@ -95,6 +96,8 @@ try {
     LLM_MODEL_RATE_LIMITS: JSON.stringify({ [MODEL]: { rpm: 1e9, tpm: 1e12 } }),
     DIRECT_RATE_LIMIT_RPS: "1000000",
     DIRECT_RATE_LIMIT_BURST: "1000000",
+    // Named, not `auto`: with SUPABASE_DB_URL set, auto would put the state in Postgres.
+    LLM_STATE_STORE: "memory",
     ...extra,
   });
   const startFunction = async (name: string, env: Record<string, string>, flags: string[] = []) => {
@@ -127,7 +130,11 @@ try {
           ],
         }),
       );
-      extra = { UPSTASH_REDIS_REST_URL: url(bridgePort), UPSTASH_REDIS_REST_TOKEN: "bench" };
+      extra = {
+        LLM_STATE_STORE: "upstash",
+        UPSTASH_REDIS_REST_URL: url(bridgePort),
+        UPSTASH_REDIS_REST_TOKEN: "bench",
+      };
     } else if (store !== "memory") {
       extra = { LLM_STATE_STORE: store };
     }

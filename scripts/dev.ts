@@ -23,6 +23,7 @@ import { createDirectHandler } from "../supabase/functions/_shared/direct/handle
 import { createHealthApp } from "../supabase/functions/llm-health/app.ts";
 import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
 import { MemoryStateStore } from "../supabase/functions/_shared/store/state-store.ts";
+import { stateStoreKind } from "../supabase/functions/_shared/store/from-env.ts";
 import { createRouterApp } from "../supabase/functions/llm-router/app.ts";
 import { processEnv } from "../supabase/functions/_shared/runtime/env.ts";
 import { jsonLogger } from "../supabase/functions/_shared/runtime/log.ts";
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
     env("SUPABASE_JWT_SECRET") === LOCAL_JWT_SECRET;
   setDefault("SUPABASE_URL", apiUrl);
   setDefault("SUPABASE_JWT_SECRET", LOCAL_JWT_SECRET);
+  // Local webhook receivers (alerts) are plain http on this machine.
+  setDefault("LLM_ALLOW_HTTP_WEBHOOKS", "loopback");
   const keys = usingDevSecret
     ? await localKeys({ issuer: `${env("SUPABASE_URL")}/auth/v1` })
     : undefined;
@@ -104,9 +107,10 @@ async function main(): Promise<void> {
     providers = configuredProviders(env);
   }
 
-  // Without Redis, the functions of this one process share one in-memory store, as
-  // isolates sharing Upstash would: llm-metrics reads what llm-router counted.
-  const store = env("UPSTASH_REDIS_REST_URL") ? undefined : new MemoryStateStore();
+  // When env picks no shared store (LLM_STATE_STORE: Upstash or Postgres), the functions of this
+  // one process share one in-memory store, as isolates sharing one would: llm-metrics reads what
+  // llm-router counted. Each function logs its own warnings about the choice.
+  const store = stateStoreKind(env, true, []) === "memory" ? new MemoryStateStore() : undefined;
   const functions: Record<string, Handler> = {
     // The direct functions share the router's database and store, so their spend counts
     // against the same budgets, as it does deployed.

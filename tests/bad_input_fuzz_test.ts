@@ -65,6 +65,19 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     method: "POST",
+    path: "llm-router/v1/responses",
+    as: "user",
+    seed: {
+      model: "auto",
+      max_output_tokens: 16,
+      instructions: "Be brief.",
+      input: [{ role: "user", content: [{ type: "input_text", text: "hi" }] }],
+      tools: [{ type: "function", name: "f", parameters: { type: "object" } }],
+      reasoning: { effort: "low" },
+    },
+  },
+  {
+    method: "POST",
     path: "llm-router/v1/messages/count_tokens",
     as: "user",
     seed: { model: "gpt-4o-mini", messages: chat },

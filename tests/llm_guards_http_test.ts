@@ -168,6 +168,13 @@ Deno.test("budgets: admins set them, members read the spend; a spent budget is 4
       timeZone: "Mars/Olympus",
     });
     assert.equal(badZone.status, 400);
+    // Below the column's three decimals a threshold would round to 0: refused, not a 500.
+    const tinyThreshold = await t.call("PUT", "/budgets", t.adminA, {
+      dailyLimitUsd: 5,
+      alertThreshold: 0.0001,
+    });
+    assert.equal(tinyThreshold.status, 400);
+    assert.equal(tinyThreshold.json.error.code, "VALIDATION_ERROR");
     const put = await t.call("PUT", "/budgets", t.adminA, {
       dailyLimitUsd: 0.00001,
       monthlyLimitUsd: 10,

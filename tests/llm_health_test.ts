@@ -522,8 +522,9 @@ Deno.test("ready: 200 with a database and Upstash that answer; 503 naming the on
     });
     const dbDown = await deadDb.call("/ready");
     assert.equal(dbDown.status, 503);
-    assert.deepEqual(dbDown.json.failed, ["database"]);
-    assert.equal(dbDown.json.checks.store.kind, "memory");
+    // Without Upstash the state lives in that database too (LLM_STATE_STORE=auto): both are down.
+    assert.deepEqual(dbDown.json.failed, ["database", "store"]);
+    assert.equal(dbDown.json.checks.store.kind, "postgres");
     assert.ok(!JSON.stringify(dbDown.json).includes(password));
 
     const bare = await healthInstance(mocks).call("/ready");

@@ -74,6 +74,7 @@ Deno.test("metrics: a sample's fields, and the summary of many", () => {
         outcome: outcome as "ok" | "error",
         errorCode: outcome === "error" ? "TIMEOUT" : undefined,
         latencyMs: 10 * (i + 1),
+        reasoningTokens: 2,
       }));
       for (const [k, v] of Object.entries(f)) all[k] = (all[k] ?? 0) + v;
       return all;
@@ -84,6 +85,7 @@ Deno.test("metrics: a sample's fields, and the summary of many", () => {
   assert.equal(summary.avgLatency, 25);
   assert.deepEqual(summary.errors, { TIMEOUT: 1 });
   assert.equal(summary.totalTokens, 60);
+  assert.equal(summary.reasoningTokens, 8, "reasoning is counted apart, inside the output");
   assert.ok(Math.abs(summary.totalCost - 0.0004) < 1e-12);
   assert.ok(Math.abs(summary.avgCost - 0.0001) < 1e-12);
 });

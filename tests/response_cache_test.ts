@@ -98,3 +98,47 @@ Deno.test("stream capture: deltas become the answer, and its replay is the same 
   for (const event of replayEvents(answer)) again.observe(event);
   assert.deepEqual(again.answer(), answer);
 });
+
+Deno.test("stream capture: reasoning is kept with its signatures and replayed before the text", async () => {
+  const events: LLMStreamEvent[] = [
+    { type: "start", provider: "anthropic", model: "claude-sonnet-4-6" },
+    { type: "reasoning-redacted", data: "redacted-abc" },
+    { type: "reasoning-delta", text: "Think" },
+    { type: "reasoning-delta", text: "ing." },
+    { type: "reasoning-signature", signature: "sig_1" },
+    { type: "text-delta", text: "Answer" },
+    {
+      type: "finish",
+      finishReason: "stop",
+      usage: {
+        inputTokens: 9,
+        outputTokens: 14,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        reasoningTokens: 10,
+      },
+    },
+  ];
+  const capture = new StreamedAnswer();
+  for (const event of events) capture.observe(event);
+  const answer = capture.answer()!;
+  assert.deepEqual(answer.reasoning, [
+    { type: "redacted_thinking", data: "redacted-abc" },
+    { type: "thinking", text: "Thinking.", signature: "sig_1" },
+  ]);
+  // Stored and read back through the cache, then replayed as a stream: the same events' meaning.
+  const cache = new ResponseCache(new MemoryStateStore(), 60_000);
+  await cache.put("k", answer, 0);
+  const replayed = replayEvents((await cache.get("k"))!);
+  assert.deepEqual(
+    replayed.filter((e) => e.type.startsWith("reasoning")),
+    [
+      { type: "reasoning-redacted", data: "redacted-abc" },
+      { type: "reasoning-delta", text: "Thinking." },
+      { type: "reasoning-signature", signature: "sig_1" },
+    ],
+  );
+  const again = new StreamedAnswer();
+  for (const event of replayed) again.observe(event);
+  assert.deepEqual(again.answer(), answer);
+});

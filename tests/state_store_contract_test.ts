@@ -1,31 +1,70 @@
 /**
- * The StateStore contract, run against both backends: the in-memory store and
- * Upstash Redis (through the REST bridge to a real redis-server). Every atomic
- * operation must answer the same on both, and hold under concurrency.
+ * The StateStore contract, run against every backend: the in-memory store,
+ * Upstash Redis (through the REST bridge to a real redis-server) and Postgres
+ * (PGlite in process, and a real PostgreSQL when the suite provides one).
+ * Every atomic operation must answer the same on all of them, step by step,
+ * and hold under concurrency.
  */
 import assert from "node:assert/strict";
 import {
   MemoryStateStore,
   type StateStore,
 } from "../supabase/functions/_shared/store/state-store.ts";
+import { UpstashStateStore } from "../supabase/functions/_shared/store/upstash-store.ts";
+import { PostgresStateStore } from "../supabase/functions/_shared/store/postgres-store.ts";
+import { StoreUnavailableError } from "../supabase/functions/_shared/store/store-error.ts";
+import type { Db, SqlRunner } from "../supabase/functions/_shared/store/db.ts";
+import { postgresDb } from "../supabase/functions/_shared/store/postgres-db.ts";
+import type { AtomicArg, AtomicOperation } from "../supabase/functions/_shared/store/atomic.ts";
 import {
-  StoreUnavailableError,
-  UpstashStateStore,
-} from "../supabase/functions/_shared/store/upstash-store.ts";
-import type { AtomicOperation } from "../supabase/functions/_shared/store/atomic.ts";
-import { readTokens, takeTokens } from "../supabase/functions/_shared/guards/token-bucket.ts";
-import { addPerMinute } from "../supabase/functions/_shared/guards/window-counter.ts";
+  READ_TOKENS,
+  readTokens,
+  TAKE_TOKENS,
+  takeTokens,
+} from "../supabase/functions/_shared/guards/token-bucket.ts";
+import {
+  ADD_WITHIN_LIMIT,
+  addPerMinute,
+} from "../supabase/functions/_shared/guards/window-counter.ts";
 import {
   CIRCUIT_RESET,
   CIRCUIT_STEP,
   StoreCircuitBreakers,
 } from "../supabase/functions/_shared/guards/store-breakers.ts";
-import { BudgetLedger } from "../supabase/functions/_shared/guards/budget-ledger.ts";
+import {
+  BudgetLedger,
+  RESERVE,
+  SEED,
+  SETTLE,
+} from "../supabase/functions/_shared/guards/budget-ledger.ts";
+import { ADD_TO_FIELDS, READ_FIELDS } from "../supabase/functions/_shared/metrics/hash-ops.ts";
+import { GatewayGuards } from "../supabase/functions/_shared/guards/gateway-guards.ts";
+import type { PlannedTarget } from "../supabase/functions/_shared/llm/route-types.ts";
+import { BUILT_IN_MODELS } from "../supabase/functions/_shared/llm/catalog.ts";
+import { BUILT_IN_PROVIDERS } from "../supabase/functions/_shared/llm/providers/registry.ts";
+import { availableKinds, freshDb, type TestDb } from "./helpers/test-db.ts";
 import { testUpstash, uniquePrefix } from "./helpers/test-upstash.ts";
+import { testLogger } from "./helpers/logs.ts";
 
 interface Backend {
   name: string;
   open(): Promise<{ store: StateStore; close(): Promise<void> }>;
+}
+
+/**
+ * One migrated PGlite for the whole file (starting one costs seconds); each
+ * test empties its table first. Tests in a file run one after another.
+ */
+let sharedPglite: Promise<TestDb> | undefined;
+
+/** A database with the migrations applied: a fresh real PostgreSQL one, or the file's PGlite. */
+async function stateDatabase(
+  kind: "postgres" | "pglite",
+): Promise<{ db: Db; close(): Promise<void> }> {
+  if (kind === "postgres") return await freshDb("postgres");
+  const database = await (sharedPglite ??= freshDb("pglite"));
+  await database.db.query("delete from llm_state");
+  return { db: database.db, close: () => Promise.resolve() };
 }
 
 const BACKENDS: Backend[] = [
@@ -41,6 +80,13 @@ const BACKENDS: Backend[] = [
       return { store, close: () => endpoint.close() };
     },
   },
+  ...availableKinds().map((kind): Backend => ({
+    name: kind === "postgres" ? "postgres" : "postgres on pglite",
+    open: async () => {
+      const database = await stateDatabase(kind);
+      return { store: new PostgresStateStore(database.db), close: () => database.close() };
+    },
+  })),
 ];
 
 function contract(name: string, body: (store: StateStore) => Promise<void>) {
@@ -325,12 +371,94 @@ contract(
   },
 );
 
+/**
+ * Every atomic operation, in a script that walks each through its branches,
+ * one step at a time on the same keys: each backend's reply must be the
+ * memory store's (which is the specification the Lua and SQL forms follow).
+ */
+const SCRIPT: [AtomicOperation<unknown>, string, AtomicArg[]][] = [
+  // Token bucket: a fresh bucket, a burst, a refusal with its wait, refill by time (fractional
+  // tokens at 0.5/s), a clock behind, a cost larger than one, and reads that never write.
+  [READ_TOKENS, "tb", [3, 0.5, 1_000]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 1_000, 1]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 1_000, 1]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 1_000, 1]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 1_000, 1]],
+  [READ_TOKENS, "tb", [3, 0.5, 1_700]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 2_500, 1]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 3_250, 1]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 2_000, 1]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 9_000, 2]],
+  [READ_TOKENS, "tb", [3, 0.5, 9_000]],
+  [TAKE_TOKENS, "tb", [3, 0.5, 9_000, 5]],
+  // Per-minute counter: under, refused, exactly at the limit, and an oversize first request.
+  [ADD_WITHIN_LIMIT, "w", [600, 1_000, 60_000]],
+  [ADD_WITHIN_LIMIT, "w", [600, 1_000, 60_000]],
+  [ADD_WITHIN_LIMIT, "w", [400, 1_000, 60_000]],
+  [ADD_WITHIN_LIMIT, "w", [1, 1_000, 60_000]],
+  [ADD_WITHIN_LIMIT, "w2", [5_000, 1_000, 60_000]],
+  // Circuit: reads of nothing, failures to open, open, half-open by time, a failed probe,
+  // probes that close it, and resets of an open, a half-open and a missing circuit.
+  [CIRCUIT_STEP, "c", ["read", 0, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["success", 1, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["failure", 10, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["failure", 20, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["read", 500, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["failure", 600, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["read", 1_020, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["failure", 1_030, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["success", 2_030, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["success", 2_040, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["read", 2_050, 2, 1_000, 2, 60_000]],
+  [CIRCUIT_STEP, "c", ["failure", 2_060, 1, 1_000, 2, 60_000]],
+  [CIRCUIT_RESET, "c", [2_070, 1_000]],
+  [CIRCUIT_STEP, "c", ["failure", 3_000, 1, 1_000, 2, 60_000]],
+  [CIRCUIT_RESET, "c", [4_500, 1_000]],
+  [CIRCUIT_RESET, "c", [4_600, 1_000]],
+  // Budget ledger: unseeded, seeded once, holds up to and past the limit, settles, a vanished ledger.
+  [RESERVE, "b", [100, 1_000]],
+  [SETTLE, "b", [100, 100]],
+  [SEED, "b", [700, 60_000]],
+  [SEED, "b", [700, 60_000]],
+  [RESERVE, "b", [200, 1_000]],
+  [RESERVE, "b", [200, 1_000]],
+  [RESERVE, "b", [1, 1_000]],
+  [SETTLE, "b", [200, 50]],
+  [SETTLE, "b", [500, 0]],
+  [RESERVE, "b", [1, 1_000]],
+  // Metrics hashes: adds to new and existing fields, reads of a hash and of nothing.
+  [ADD_TO_FIELDS, "m", [60_000, "requests", 2, "tokens", 300]],
+  [ADD_TO_FIELDS, "m", [60_000, "requests", 1, "errors", 1]],
+  [READ_FIELDS, "m", []],
+  [READ_FIELDS, "none", []],
+];
+
+contract("every operation answers as the memory store does, step by step", async (store) => {
+  const memory = new MemoryStateStore();
+  for (const [index, [operation, key, args]] of SCRIPT.entries()) {
+    assert.deepEqual(
+      await store.run(operation, key, args),
+      await memory.run(operation, key, args),
+      `step ${index}: ${operation.name} ${JSON.stringify(args)}`,
+    );
+  }
+});
+
+contract("setIfAbsent finds a key an operation wrote, until it expires", async (store) => {
+  await store.run(ADD_TO_FIELDS, "h", [40, "n", 1]);
+  assert.equal(await store.setIfAbsent("h", 1, 60_000), false, "a live hash is present");
+  await sleep(70);
+  assert.deepEqual(await store.run(READ_FIELDS, "h", []), {}, "an expired hash reads empty");
+  assert.equal(await store.setIfAbsent("h", 1, 60_000), true);
+});
+
 Deno.test("state store (upstash): a failing script's error names Redis's reason, never the arguments", async () => {
   const endpoint = await testUpstash();
   const store = new UpstashStateStore({ ...endpoint, prefix: uniquePrefix() });
   const broken: AtomicOperation<unknown> = {
     name: "broken",
     lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+    sql: "llm_state_op_broken",
     apply: () => ({ reply: [] }),
     decode: (reply) => reply,
   };
@@ -410,7 +538,7 @@ Deno.test("state store (memory): an operation that changes the hash it is given 
     name: string,
     apply: AtomicOperation<R>["apply"],
     decode: AtomicOperation<R>["decode"],
-  ) => ({ name, lua: "", apply, decode }) satisfies AtomicOperation<R>;
+  ) => ({ name, lua: "", sql: "", apply, decode }) satisfies AtomicOperation<R>;
   const write = op("write", (_fields, args) => ({ fields: { a: args[0] }, reply: [1] }), () => {});
   const read = op("read", (fields) => ({ reply: [fields?.a ?? ""] }), (reply) => String(reply[0]));
   // As a Lua script cannot change Redis's hash behind its back, a step must return a new one.
@@ -423,4 +551,292 @@ Deno.test("state store (memory): an operation that changes the hash it is given 
   assert.doesNotThrow(() => outcome = store.run(sneaky, "k", []), "a rejection, never a throw");
   await assert.rejects(outcome!, TypeError);
   assert.equal(await store.run(read, "k", []), "one");
+});
+
+/** `db` as an isolate's store would use it, counting the `llm_state_run` round trips. */
+function countingTrips(db: SqlRunner): { runner: SqlRunner; trips: { count: number } } {
+  const trips = { count: 0 };
+  return {
+    trips,
+    runner: {
+      query: (sql, params) => {
+        if (sql.includes("llm_state_run")) trips.count++;
+        return db.query(sql, params);
+      },
+    },
+  };
+}
+
+Deno.test("state store (postgres): commands of one tick travel in one round trip, answered in order", async () => {
+  const database = await stateDatabase("pglite");
+  const { runner, trips } = countingTrips(database.db);
+  const store = new PostgresStateStore(runner);
+  try {
+    const bucket = { capacity: 2, refillPerSecond: 0.001 };
+    const [first, second, third, , read, locked, lockedAgain, window] = await Promise.all([
+      takeTokens(store, "rl", bucket, 0),
+      takeTokens(store, "rl", bucket, 0),
+      takeTokens(store, "rl", bucket, 0),
+      store.set("cfg", { v: 1 }, 60_000),
+      store.get("cfg"),
+      store.setIfAbsent("lock", 1, 60_000),
+      store.setIfAbsent("lock", 2, 60_000),
+      addPerMinute(store, "tpm", 10, 100, 0),
+    ]);
+    assert.equal(trips.count, 1);
+    assert.deepEqual([first, second, third].map((v) => v.allowed), [true, true, false]);
+    assert.deepEqual(read, { v: 1 }, "a get after a set on the same key sees it");
+    assert.deepEqual([locked, lockedAgain], [true, false]);
+    assert.equal(window.used, 10);
+  } finally {
+    await database.close();
+  }
+});
+
+Deno.test("state store (postgres): commands issued while a batch is in flight leave together, next", async () => {
+  const database = await stateDatabase("pglite");
+  const { runner, trips } = countingTrips(database.db);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  // The first batch waits for the test's word, as a busy database would keep it waiting.
+  const slow: SqlRunner = {
+    query: async (sql, params) => {
+      if (trips.count === 0) await held;
+      return await runner.query(sql, params);
+    },
+  };
+  const store = new PostgresStateStore(slow);
+  try {
+    const bucket = { capacity: 10, refillPerSecond: 0.001 };
+    const first = takeTokens(store, "rl", bucket, 0);
+    await sleep(5);
+    // Three requests arriving one after another while the first batch is out.
+    const later = [];
+    for (let i = 0; i < 3; i++) {
+      later.push(takeTokens(store, "rl", bucket, 0));
+      await sleep(1);
+    }
+    release();
+    const verdicts = await Promise.all([first, ...later]);
+    assert.deepEqual(verdicts.map((v) => v.remaining), [9, 8, 7, 6], "in the order issued");
+    assert.equal(trips.count, 2);
+  } finally {
+    await database.close();
+  }
+});
+
+Deno.test("state store (postgres): a guard step costs one round trip (rate limit; ceilings and budgets)", async () => {
+  const database = await stateDatabase("pglite");
+  const { runner, trips } = countingTrips(database.db);
+  const ceilings = { "gpt-4o-mini": { rpm: 1_000, tpm: 1_000_000 } };
+  const settled: Promise<unknown>[] = [];
+  const guards = new GatewayGuards({
+    store: new PostgresStateStore(runner),
+    settings: {
+      forAccount: () =>
+        Promise.resolve({
+          rateLimit: { requestsPerSecond: 100, burst: 100, models: ceilings },
+          budgets: [{
+            agentId: null,
+            dailyLimitUsd: 100,
+            monthlyLimitUsd: 1_000,
+            maxPricePerMTok: null,
+            alertThreshold: 0.8,
+            timeZone: "UTC",
+          }],
+        }),
+      recordedSpend: () => Promise.resolve(0),
+    },
+    policy: { modelCeilings: ceilings, failClosed: true },
+    now: Date.now,
+    log: testLogger("state-store-contract-test"),
+    waitUntil: (work) => void settled.push(work),
+    onBudgetAlert: () => {},
+  });
+  const target: PlannedTarget = {
+    model: BUILT_IN_MODELS.find((m) => m.id === "gpt-4o-mini")!,
+    spec: BUILT_IN_PROVIDERS.find((p) => p.name === "openai")!,
+    request: { messages: [{ role: "user", content: "hi" }], maxTokens: 10 },
+    droppedMessages: 0,
+    inputTokens: 20,
+    warnings: [],
+  };
+  const caller = { accountId: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa" };
+  try {
+    // The first request of a window seeds its ledgers from llm_usage: not the steady state.
+    (await (await guards.admit(caller)).gate!.admit(target)).settle(0.0001);
+    await Promise.all(settled);
+
+    trips.count = 0;
+    const admitted = await guards.admit(caller);
+    assert.equal(trips.count, 1, "the bucket's take");
+    trips.count = 0;
+    // Deployment and account rpm and tpm ceilings, the daily and the monthly hold: six operations.
+    const admission = await admitted.gate!.admit(target);
+    assert.equal(trips.count, 1, "every ceiling and hold together");
+    admission.settle(0.0001);
+    await Promise.all(settled);
+  } finally {
+    await database.close();
+  }
+});
+
+Deno.test("state store (postgres): a command the database refuses fails alone and names no argument; its batch is applied once", async () => {
+  const database = await stateDatabase("pglite");
+  const store = new PostgresStateStore(database.db);
+  try {
+    const bucket = { capacity: 5, refillPerSecond: 0.001 };
+    const [taken, refused, written] = await Promise.allSettled([
+      takeTokens(store, "rl", bucket, 0),
+      store.run(ADD_WITHIN_LIMIT, "w", ["sk-proj-secretvalue-that-must-not-leak", 10, 60_000]),
+      store.set("k", "v", 60_000),
+    ]);
+    assert.equal(taken.status === "fulfilled" && taken.value.allowed, true);
+    assert.equal(written.status, "fulfilled");
+    assert.equal(refused.status, "rejected");
+    const error = (refused as PromiseRejectedResult).reason;
+    assert.ok(error instanceof StoreUnavailableError);
+    assert.match(error.message, /add_within_limit failed: 22P02/);
+    assert.doesNotMatch(error.message, /secretvalue/);
+    // Sent again command by command after the batch failed, the take still counted once.
+    assert.equal((await readTokens(store, "rl", bucket, 0)).available, 4);
+    assert.equal(await store.get("k"), "v");
+  } finally {
+    await database.close();
+  }
+});
+
+Deno.test("state store (postgres): a database without the migration, or out of reach, is a StoreUnavailableError", async () => {
+  let calls = 0;
+  const failing = (code: string): SqlRunner => ({
+    query: () => {
+      calls++;
+      return Promise.reject(Object.assign(new Error("relation or function missing"), { code }));
+    },
+  });
+  const unmigrated = new PostgresStateStore(failing("42883"));
+  await assert.rejects(unmigrated.get("k"), (error: unknown) => {
+    assert.ok(error instanceof StoreUnavailableError);
+    assert.match(
+      error.message,
+      /42883 \(is migration 20261201000200_llm_state_store\.sql applied\?\)/,
+    );
+    return true;
+  });
+  // A connection that broke may have committed the batch: nothing is sent twice.
+  calls = 0;
+  const unreachable = new PostgresStateStore(failing("ECONNREFUSED"));
+  const outcomes = await Promise.allSettled([
+    takeTokens(unreachable, "rl", { capacity: 1, refillPerSecond: 1 }, 0),
+    unreachable.get("k"),
+  ]);
+  assert.equal(calls, 1);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, "rejected");
+    assert.match(String((outcome as PromiseRejectedResult).reason), /ECONNREFUSED/);
+  }
+});
+
+Deno.test("state store (postgres): expired rows are ignored, then swept by llm_state_sweep()", async () => {
+  const database = await stateDatabase("pglite");
+  const store = new PostgresStateStore(database.db);
+  try {
+    await store.set("short", 1, 30);
+    await store.run(ADD_TO_FIELDS, "hash", [30, "n", 1]);
+    await store.set("long", 1, 60_000);
+    await sleep(60);
+    assert.equal(await store.get("short"), undefined);
+    assert.deepEqual(await store.run(READ_FIELDS, "hash", []), {});
+    assert.equal((await database.db.query("select key from llm_state")).length, 3, "still there");
+    const [{ swept }] = await database.db.query<{ swept: number }>(
+      "select public.llm_state_sweep() as swept",
+    );
+    assert.equal(swept, 2);
+    assert.deepEqual(await database.db.query("select key from llm_state"), [{ key: "long" }]);
+  } finally {
+    await database.close();
+  }
+});
+
+Deno.test("state store (postgres): a near cache reuses reads for its time; a delete here clears it", async () => {
+  const database = await stateDatabase("pglite");
+  const isolateA = new PostgresStateStore(database.db, { nearCacheMs: 150 });
+  const isolateB = new PostgresStateStore(database.db);
+  try {
+    assert.equal(await isolateA.get("setting"), undefined);
+    await isolateB.set("setting", "v2", 60_000);
+    assert.equal(await isolateA.get("setting"), undefined, "A reuses its read");
+    await sleep(200);
+    assert.equal(await isolateA.get("setting"), "v2", "and reads again once it is stale");
+    await isolateA.delete("setting");
+    await isolateB.set("setting", "v3", 60_000);
+    assert.equal(await isolateA.get("setting"), "v3", "its own delete cleared the near copy");
+    const bucket = { capacity: 1, refillPerSecond: 0.001 };
+    assert.equal((await takeTokens(isolateA, "rl", bucket, 0)).allowed, true);
+    assert.equal((await takeTokens(isolateB, "rl", bucket, 0)).allowed, false);
+  } finally {
+    await database.close();
+  }
+});
+
+for (const kind of availableKinds()) {
+  Deno.test(`state store (${kind}): users cannot read the state table or run its functions`, async () => {
+    const database = await stateDatabase(kind);
+    try {
+      for (const role of ["anon", "authenticated"]) {
+        for (const sql of ["select * from llm_state", "select public.llm_state_run('[]'::jsonb)"]) {
+          await assert.rejects(
+            database.db.transaction(async (tx) => {
+              await tx.query(`set local role ${role}`);
+              await tx.query(sql);
+            }),
+            /permission denied/,
+            `${role}: ${sql}`,
+          );
+        }
+      }
+    } finally {
+      await database.close();
+    }
+  });
+}
+
+Deno.test({
+  name:
+    "state store (postgres): isolates on their own connections racing on new keys admit exactly the burst and the budget",
+  ignore: !Deno.env.get("TEST_DATABASE_URL"),
+  fn: async () => {
+    const database = await freshDb("postgres");
+    const pools = Array.from({ length: 4 }, () => postgresDb(database.url!, { max: 2 }));
+    const isolates = pools.map((db) => new PostgresStateStore(db));
+    // Staggered, so batches of every size from every isolate interleave on the same rows.
+    const staggered = <T>(count: number, call: (store: StateStore) => Promise<T>) =>
+      Promise.all(Array.from({ length: count }, async (_, i) => {
+        await sleep(i % 7);
+        return await call(isolates[i % isolates.length]);
+      }));
+    try {
+      const bucket = { capacity: 50, refillPerSecond: 0.001 };
+      const verdicts = await staggered(200, (store) => takeTokens(store, "burst", bucket, 5_000));
+      assert.equal(verdicts.filter((v) => v.allowed).length, 50);
+
+      await Promise.all(
+        isolates.map((store) => new BudgetLedger(store).seed("race", 9_500, 60_000)),
+      );
+      const holds = await staggered(
+        100,
+        (store) => new BudgetLedger(store).reserve("race", 300, 10_000),
+      );
+      assert.equal(holds.filter((v) => v.status === "reserved").length, 2);
+      const counted = await staggered(
+        100,
+        (store) => store.run(ADD_TO_FIELDS, "metrics", [60_000, "requests", 1]),
+      );
+      assert.equal(counted.length, 100);
+      assert.deepEqual(await isolates[0].run(READ_FIELDS, "metrics", []), { requests: 100 });
+    } finally {
+      await Promise.all(pools.map((db) => db.close()));
+      await database.close();
+    }
+  },
 });

@@ -22,9 +22,11 @@ export interface SecretFinding {
 }
 
 // Key-shaped literals in test sources: provider keys (`tnt+…` ones have a prefix no redaction
-// pattern knows), service and job secrets, the JWT secret.
+// pattern knows), gateway keys, alert webhooks' signing secrets, service and job secrets, the
+// JWT secret. (Gateway keys the tests make at run time are caught by the redaction rules'
+// `llmk_` pattern.)
 const SECRET_LITERAL =
-  /["'`]((?:sk-|tnt\+|service-role-key|job-secret|super-secret-jwt-token)[A-Za-z0-9_\-+/=]{6,})["'`]/g;
+  /["'`]((?:sk-|tnt\+|llmk_|whsec_|service-role-key|job-secret|super-secret-jwt-token)[A-Za-z0-9_\-+/=]{6,})["'`]/g;
 
 /** The key-like string literals in the given source texts. */
 export function secretLiteralsIn(sources: readonly string[]): string[] {

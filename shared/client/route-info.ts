@@ -18,6 +18,7 @@ export function routeFromHeaders(headers: Headers): RouteInfo {
   const fields: [keyof RouteInfo, string | number | undefined][] = [
     ["provider", text("x-llm-provider")],
     ["model", text("x-llm-model")],
+    ["deployment", text("x-llm-deployment")],
     ["attempts", number("x-llm-attempts")],
     ["fallbackIndex", number("x-llm-fallback-index")],
     ["source", text("x-llm-route")],

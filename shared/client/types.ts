@@ -37,6 +37,8 @@ export interface RateLimitInfo {
 export interface RouteInfo {
   provider?: string;
   model?: string;
+  /** Which of the model's deployments served it (`x-llm-deployment`); absent: the model has none. */
+  deployment?: string;
   /** Provider calls made, retries included. */
   attempts?: number;
   /** 0 when the first target served it; n when the nth fallback did. */

@@ -45,6 +45,9 @@ export interface HealthWorld {
   credentials: CheckCredentials;
 }
 
+/** The settings of the shared store's near cache, which health turns off. */
+const NEAR_CACHE_SETTINGS = new Set(["LLM_STATE_NEAR_CACHE_MS", "LLM_REDIS_NEAR_CACHE_MS"]);
+
 /** Readiness answers load balancers: it must be quick even when a ping would not be. */
 const READY_TIMEOUT_MS = 2_000;
 
@@ -56,18 +59,20 @@ export async function buildHealthWorld(deps: HealthAppDeps): Promise<HealthWorld
   const settings = healthSettingsFrom(env, warnings);
   const db = deps.db ??
     (env("SUPABASE_DB_URL") ? postgresDb(env("SUPABASE_DB_URL")!, { max: 1 }) : undefined);
-  // Health reads results and the lock another isolate just wrote: no near cache may answer for Redis.
+  // Health reads results and the lock another isolate just wrote: no near cache may answer for
+  // the shared store.
   const store = deps.store ??
     await stateStoreFromEnv(
-      (name) => name === "LLM_REDIS_NEAR_CACHE_MS" ? "0" : env(name),
+      (name) => NEAR_CACHE_SETTINGS.has(name) ? "0" : env(name),
       now,
       warnings,
+      db,
     );
   const router = createRouterFromEnv(env, deps.routerDeps, warnings);
   // The env's secrets, scrubbed in every encoding from each line this world logs.
   const log = scrubbingLogger(
     deps.log,
-    secretScrubberFromEnv(env, router.providers().map(({ spec }) => spec.keyEnv)),
+    secretScrubberFromEnv(env, router.keyEnvNames()),
   );
   const onStoreError = storeWarnings(log, store.kind);
   // The router's own policy, so an expired OPEN reads as HALF_OPEN exactly as routing sees it.
@@ -80,7 +85,7 @@ export async function buildHealthWorld(deps: HealthAppDeps): Promise<HealthWorld
     cacheSeconds: settings.cacheMs / 1_000,
   }, {
     databaseCheck: db ? () => db.query("select 1") : undefined,
-    storeCheck: store.kind === "upstash" ? () => store.get("health:ping") : undefined,
+    storeCheck: store.kind !== "memory" ? () => store.get("health:ping") : undefined,
   }, (work) => void work.catch(() => {}));
   return {
     checks: new ProviderHealthChecks({

@@ -7,8 +7,9 @@
  * Who sees what: an account's owners and admins read their own account's
  * figures only (a member gets 403); server keys read the whole platform, or
  * one account with `?accountId=`, and only they may reset (counts span every
- * tenant). Circuit states are shown to all of them: they are the platform's
- * view of a provider, not any tenant's data.
+ * tenant). `&keyId=` narrows an account's figures to one of its gateway keys.
+ * Circuit states are shown to all of them: they are the platform's view of a
+ * provider, not any tenant's data.
  */
 import { scrubbingLogger } from "../_shared/runtime/log.ts";
 import { BUILT_IN_PROVIDERS } from "../_shared/llm/providers/registry.ts";
@@ -87,12 +88,10 @@ export function createMetricsApp(deps: MetricsWorldDeps): (request: Request) => 
         });
       }
       if (request.method !== "GET") throw methodNotAllowed("GET, OPTIONS");
-      const accountId = await metricsScope(
-        caller,
-        new URL(request.url).searchParams.get("accountId") ?? undefined,
-        current,
-      );
-      const snapshot = await readMetrics(current.store, accountId);
+      const query = new URL(request.url).searchParams;
+      const accountId = await metricsScope(caller, query.get("accountId") ?? undefined, current);
+      const keyId = gatewayKeyParam(query.get("keyId") ?? undefined, accountId);
+      const snapshot = await readMetrics(current.store, accountId, keyId);
       const circuits = await circuitsOf(current, snapshot);
       if (wantsPrometheus(request)) {
         return new Response(prometheusText(snapshot, circuits, current.now()), {
@@ -122,6 +121,23 @@ async function metricsScope(
   );
   requireAdmin(access, "read metrics");
   return uuidParam(access.accountId);
+}
+
+/**
+ * `?keyId=`: one of the account's gateway keys, whose own series are read
+ * (they live inside the account's, so another account's key reads as none).
+ */
+function gatewayKeyParam(value: string | undefined, accountId: string | undefined) {
+  if (value === undefined) return undefined;
+  if (accountId === undefined || !isUuid(value)) {
+    throw new HttpError(
+      400,
+      "VALIDATION_ERROR",
+      "keyId must be a gateway key's id (GET /keys), read with the account it belongs to",
+      { field: "keyId" },
+    );
+  }
+  return value;
 }
 
 /** `value` as an account id, or a 400. */

@@ -49,9 +49,9 @@ export async function buildMetricsWorld(deps: MetricsWorldDeps): Promise<Metrics
   const { env, log } = deps;
   const now = deps.now ?? Date.now;
   const warnings: string[] = [];
-  const store = deps.store ?? await stateStoreFromEnv(env, now, warnings);
   const db = deps.db ??
     (env("SUPABASE_DB_URL") ? postgresDb(env("SUPABASE_DB_URL")!, { max: 2 }) : undefined);
+  const store = deps.store ?? await stateStoreFromEnv(env, now, warnings, db);
   const config = routerConfigFrom(env, warnings);
   // The same cache lifetime as llm-router's, so both read a changed budget equally soon.
   const cacheTtlMs = intSetting(
@@ -91,7 +91,7 @@ export async function buildMetricsWorld(deps: MetricsWorldDeps): Promise<Metrics
     userTokens: world.credentials.verifyToken ? "verified" : "not accepted",
   }, {
     databaseCheck: db ? () => db.query("select 1") : undefined,
-    storeCheck: store.kind === "upstash" ? () => store.get("health:ping") : undefined,
+    storeCheck: store.kind !== "memory" ? () => store.get("health:ping") : undefined,
   }, (work) => void work.catch(() => {}));
   return world;
 }

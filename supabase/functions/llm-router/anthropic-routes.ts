@@ -35,12 +35,14 @@ export function anthropicRoutes(deps: AnthropicRoutesDeps): Route[] {
       pattern: "/v1/messages",
       handler: (request) => deps.pipeline.respond(anthropicMessages, request),
       errors: anthropicErrorResponse,
+      gatewayKeys: true,
     },
     {
       method: "POST",
       pattern: "/v1/messages/count_tokens",
       handler: (request) => countTokens(deps.routers, tokens, request),
       errors: anthropicErrorResponse,
+      gatewayKeys: true,
     },
   ];
 }

@@ -45,6 +45,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
       const { route, params } = match;
       try {
         const caller = await authenticateCaller(request, current.credentials, route.jobs === true);
+        if (caller.kind === "key" && route.gatewayKeys !== true) throw keyNotPermitted();
         const body = (method === "POST" || method === "PUT") && !route.noBody
           ? await readJsonObject(request, current.body.maxBytes, current.body.timeoutMs)
           : {};
@@ -78,6 +79,18 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
       await (await settled(world.peek()))?.close();
     },
   });
+}
+
+/**
+ * A gateway key outside the model entrances: keys call models for their
+ * account; managing keys, settings and jobs takes a user's token or a server key.
+ */
+function keyNotPermitted(): HttpError {
+  return new HttpError(
+    403,
+    "KEY_NOT_PERMITTED",
+    "A gateway key may call the model entrances only (chat, messages, responses, embeddings, models); use a user's token or a server key for this",
+  );
 }
 
 /** The built world, or undefined when there is none (never built, or its build failed). */

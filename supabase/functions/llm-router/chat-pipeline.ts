@@ -4,8 +4,9 @@
  *
  *   dialect in (schema → one normalized request; a bad body ends here, before
  *   any key is decrypted or store touched) → the account the caller may act
- *   for → its router → guards, cache and router (`ChatFlow`) → the dialect's
- *   renderer, as JSON or SSE → the request's records (`RequestReporter`).
+ *   for → a gateway key's allowance → its router → guards, cache and router
+ *   (`ChatFlow`) → the dialect's renderer, as JSON or SSE → the request's
+ *   records (`RequestReporter`).
  *
  * A new dialect is a new `ChatDialect`; nothing here changes.
  */
@@ -22,6 +23,7 @@ import type { AccountRouters } from "./account-routers.ts";
 import type { ChatFlow } from "./chat-flow.ts";
 import type { RequestContext } from "./context.ts";
 import { promptText } from "./prompt-text.ts";
+import { requireKeyAllows } from "./key-allowance.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
 import type { ReportBase, RequestReporter, RequestReports } from "./request-report.ts";
 import { routeHeadersSince } from "./route-headers.ts";
@@ -65,6 +67,15 @@ export class ChatPipeline {
     });
     const access = await request.access(chat.accountId);
     const accountId = access.accountId;
+    const key = caller.key;
+    if (key) {
+      await requireKeyAllows(key, {
+        model: chat.route.modelOverride,
+        useCase: chat.route.useCase,
+        routedUseCase: async () =>
+          (await this.deps.routers.platform.candidates({ ...chat.route, accountId })).useCase,
+      });
+    }
     const router = await this.deps.routers.forAccount(accountId);
     const reporter = this.#reporter(chat, {
       requestId,
@@ -72,8 +83,9 @@ export class ChatPipeline {
       caller: caller.kind,
       accountId,
       userId: caller.userId,
+      keyId: key?.id,
     }, started);
-    const guarded = { accountId, userId: caller.userId, agentId: chat.route.agentId };
+    const guarded = { accountId, userId: caller.userId, agentId: chat.route.agentId, key };
     const flow = {
       request: { ...chat.route, accountId },
       router,
@@ -174,8 +186,13 @@ export class ChatPipeline {
   }
 }
 
-/** Whose cache entries a request may see: its account, else the caller itself. */
+/**
+ * Whose cache entries a request may see: a gateway key's own (an answer from a
+ * model outside its allowance must not reach it), else its account, else the
+ * caller itself.
+ */
 function cacheScope(guarded: GuardedCaller, caller: Caller): string {
+  if (guarded.key) return `key:${guarded.key.id}`;
   if (guarded.accountId) return `acct:${guarded.accountId}`;
   if (guarded.userId) return `user:${guarded.userId}`;
   return `${caller.kind}:-`;

@@ -16,6 +16,7 @@ export function chatRoutes(pipeline: ChatPipeline): Route[] {
     pattern,
     handler: (request) => pipeline.respond(dialect, request),
     errors: dialect.errorResponse,
+    gatewayKeys: true,
   });
   return [
     entrance("POST", "/", nativeChat),

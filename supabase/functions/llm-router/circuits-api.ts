@@ -1,7 +1,8 @@
 /**
- * `POST /circuits/reset {provider, model}`: the platform's server code closes
- * a provider/model circuit (the platform's, which every account without keys
- * of its own routes through), for every isolate sharing the store. Audited;
+ * `POST /circuits/reset {provider, model, deployment?}`: the platform's
+ * server code closes a provider/model circuit (the platform's, which every
+ * account without keys of its own routes through), or one deployment's of a
+ * model with deployments, for every isolate sharing the store. Audited;
  * llm-metrics shows it closed from then on.
  */
 import { z } from "zod";
@@ -20,6 +21,8 @@ import type { Route } from "./routes.ts";
 const circuitBody = z.strictObject({
   provider: z.string().min(1).max(64),
   model: z.string().min(1).max(200),
+  /** One of the model's deployments (`LLM_DEPLOYMENTS`); absent: the model's own circuit. */
+  deployment: z.string().min(1).max(64).optional(),
 });
 
 /** What the circuit route uses. */
@@ -40,7 +43,7 @@ export function circuitRoutes(deps: CircuitRoutesDeps): Route[] {
 /** `POST /circuits/reset`: 400 naming `provider` or `model` when the pair is not in the catalog. */
 async function resetCircuit(deps: CircuitRoutesDeps, request: RequestContext): Promise<Response> {
   requireServerKey(request.caller, "reset circuits");
-  const { provider, model } = parseOrThrow(circuitBody, request.body);
+  const { provider, model, deployment } = parseOrThrow(circuitBody, request.body);
   const { router, circuits } = deps;
   if (!router.providers().some(({ spec }) => spec.name === provider)) {
     throw validationError("provider", `${clipInput(provider)} is not a known provider`);
@@ -54,9 +57,18 @@ async function resetCircuit(deps: CircuitRoutesDeps, request: RequestContext): P
         : `${clipInput(model)} is not a known model`,
     );
   }
+  if (
+    deployment !== undefined &&
+    !router.deployments().some((d) => d.model === entry.id && d.deployment.name === deployment)
+  ) {
+    throw validationError(
+      "deployment",
+      `${clipInput(deployment)} is not a deployment of ${entry.id}`,
+    );
+  }
   let before;
   try {
-    before = await circuits.reset(platformCircuitKey(provider, entry.id), deps.now());
+    before = await circuits.reset(platformCircuitKey(provider, entry.id, deployment), deps.now());
   } catch (error) {
     throw new LLMError(
       "GUARD_UNAVAILABLE",
@@ -66,14 +78,15 @@ async function resetCircuit(deps: CircuitRoutesDeps, request: RequestContext): P
   }
   deps.audit.record(request, { role: "service" }, {
     action: "circuit.reset",
-    target: `circuit:${provider}:${entry.id}`,
+    target: `circuit:${provider}:${entry.id}${deployment !== undefined ? `@${deployment}` : ""}`,
     provider,
     model: entry.id,
-    details: { previousState: before.state },
+    details: { previousState: before.state, ...(deployment !== undefined ? { deployment } : {}) },
   });
   return jsonResponse({
     provider,
     model: entry.id,
+    ...(deployment !== undefined ? { deployment } : {}),
     state: "CLOSED",
     previousState: before.state,
   });

@@ -29,7 +29,8 @@ const budgetBody = z.strictObject({
   monthlyLimitUsd: usd.nullable().optional(),
   /** USD per million tokens (`llm/price-ceiling.ts`); absent keeps the stored one, null removes it. */
   maxPricePerMTok: z.number().min(0).max(1_000_000).nullable().optional(),
-  alertThreshold: z.number().gt(0).max(1).optional(),
+  // The column keeps three decimals: a smaller share would round to 0, which it refuses.
+  alertThreshold: z.number().min(0.001).max(1).optional(),
   timeZone: z.string().min(1).max(64).optional(),
 });
 

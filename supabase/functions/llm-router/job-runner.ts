@@ -1,9 +1,9 @@
 /**
  * Running queued jobs: each claimed job's payload is a native-API request,
  * answered by the chat pipeline like any other entrance (not streamed;
- * fallbacks and a tool loop allowed; the account's own keys and budget). The
- * result or the error is written back, a retryable failure is retried later
- * with backoff.
+ * fallbacks and a tool loop allowed; the account's own keys and budget),
+ * unless a handler runs its kind (alert deliveries). The result or the error
+ * is written back, a retryable failure is retried later with backoff.
  */
 import type { Job, JobQueue } from "../_shared/data/jobs.ts";
 import { nativeChat, nativeRoutedAnswer } from "../_shared/dialects/native-chat.ts";
@@ -24,6 +24,21 @@ export interface JobRunSummary {
   lost: number;
 }
 
+/** How a job of another kind than chat ended: its result, or a failure the runner may retry. */
+export type JobHandlerOutcome =
+  | { ok: true; result: unknown }
+  | { ok: false; code: string; message: string; retryable: boolean };
+
+/** Runs the jobs of one kind instead of the chat pipeline (alert deliveries); never throws. */
+export type JobHandler = (job: Job, signal: AbortSignal) => Promise<JobHandlerOutcome>;
+
+/** Failure as stored on the job. */
+interface JobFailure {
+  message: string;
+  code: string;
+  retryable: boolean;
+}
+
 /** What the runner uses. */
 export interface JobRunnerDeps {
   jobs: JobQueue;
@@ -32,18 +47,26 @@ export interface JobRunnerDeps {
   leaseMs: number;
   log: Logger;
   random?: () => number;
+  /** Handlers by job kind; any other kind is a native-API request for the chat pipeline. */
+  handlers?: ReadonlyMap<string, JobHandler>;
 }
 
 /** Claims due jobs and runs them. One per isolate. */
 export class JobRunner {
   constructor(private readonly deps: JobRunnerDeps) {}
 
-  /** Claims up to `limit` due jobs (`preferId` first) and runs them. */
+  /** Claims up to `limit` due jobs (`preferId` first; only of `kind` when given) and runs them. */
   async runDue(
-    options: { worker: string; limit: number; preferId?: string },
+    options: { worker: string; limit: number; preferId?: string; kind?: string },
   ): Promise<JobRunSummary> {
     const { jobs, leaseMs } = this.deps;
-    const claimed = await jobs.claim(options.worker, options.limit, leaseMs, options.preferId);
+    const claimed = await jobs.claim(
+      options.worker,
+      options.limit,
+      leaseMs,
+      options.preferId,
+      options.kind,
+    );
     const summary: JobRunSummary = {
       claimed: claimed.length,
       succeeded: 0,
@@ -57,7 +80,20 @@ export class JobRunner {
   }
 
   async #run(job: Job, worker: string): Promise<"succeeded" | "retrying" | "failed" | "lost"> {
-    const { jobs, pipeline, leaseMs, log } = this.deps;
+    const { jobs, pipeline, leaseMs } = this.deps;
+    const handler = this.deps.handlers?.get(job.kind);
+    if (handler) {
+      // Inside the lease, as a chat job, so that no other worker takes it over meanwhile.
+      const outcome = await handler(job, AbortSignal.timeout(Math.max(1_000, leaseMs - 5_000)))
+        .catch((error): JobHandlerOutcome => ({
+          ok: false,
+          code: "INTERNAL",
+          message: errorMessage(error),
+          retryable: true,
+        }));
+      if (!outcome.ok) return await this.#fail(job, worker, outcome);
+      return await jobs.complete(job, worker, outcome.result) ? "succeeded" : "lost";
+    }
     try {
       // A payload written straight into llm_jobs never passed the HTTP door: check it as the door would.
       checkRequestJson(job.payload);
@@ -79,20 +115,28 @@ export class JobRunner {
         : error instanceof HttpError
         ? { message: error.message, code: error.code, retryable: false }
         : { message: errorMessage(error), code: "INTERNAL", retryable: true };
-      log.warn("job_failed", {
-        jobId: job.id,
-        code: failure.code,
-        attempt: job.attempts,
-        detail: failure.message,
-      });
-      const outcome = await jobs.fail(
-        job,
-        worker,
-        failure,
-        retryDelayMs(job.attempts, this.deps.random ?? Math.random),
-      );
-      return outcome === "retrying" ? "retrying" : outcome;
+      return await this.#fail(job, worker, failure);
     }
+  }
+
+  async #fail(
+    job: Job,
+    worker: string,
+    failure: JobFailure,
+  ): Promise<"retrying" | "failed" | "lost"> {
+    this.deps.log.warn("job_failed", {
+      jobId: job.id,
+      kind: job.kind,
+      code: failure.code,
+      attempt: job.attempts,
+      detail: failure.message,
+    });
+    return await this.deps.jobs.fail(
+      job,
+      worker,
+      failure,
+      retryDelayMs(job.attempts, this.deps.random ?? Math.random),
+    );
   }
 }
 

@@ -15,6 +15,7 @@ import type { WaitUntil } from "../_shared/runtime/background.ts";
 import type { AccountRouters } from "./account-routers.ts";
 import type { RequestContext } from "./context.ts";
 import { checkEmbeddingInputs, type EmbeddingLimits } from "./embedding-limits.ts";
+import { requireKeyAllows } from "./key-allowance.ts";
 import { streamEmbeddings } from "./embedding-stream.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
 import type { RequestReports } from "./request-report.ts";
@@ -50,12 +51,14 @@ export function openAIRoutes(deps: OpenAIRoutesDeps): Route[] {
       pattern: "/v1/embeddings",
       handler: (request) => embeddings(deps, request),
       errors: openAIErrorResponse,
+      gatewayKeys: true,
     },
     {
       method: "GET",
       pattern: "/v1/models",
       handler: (request) => models(deps, aliases, request),
       errors: openAIErrorResponse,
+      gatewayKeys: true,
     },
   ];
 }
@@ -77,6 +80,14 @@ async function embeddings(deps: OpenAIRoutesDeps, request: RequestContext): Prom
     }
   }
   const access = await request.access(body.account_id);
+  const key = caller.key;
+  if (key) {
+    await requireKeyAllows(key, {
+      model: modelOverride,
+      useCase: "embedding",
+      routedUseCase: () => Promise.resolve("embedding"),
+    });
+  }
   const router = await deps.routers.forAccount(access.accountId);
   const reporter = deps.reports.start({
     requestId: request.requestId,
@@ -85,11 +96,16 @@ async function embeddings(deps: OpenAIRoutesDeps, request: RequestContext): Prom
     accountId: access.accountId,
     userId: caller.userId,
     useCase: "embedding",
+    keyId: key?.id,
   }, started);
   let answer;
   let admitted;
   try {
-    admitted = await deps.guards.admit({ accountId: access.accountId, userId: caller.userId });
+    admitted = await deps.guards.admit({
+      accountId: access.accountId,
+      userId: caller.userId,
+      key,
+    });
     answer = await streamEmbeddings({
       router,
       inputs,
@@ -126,7 +142,10 @@ async function embeddings(deps: OpenAIRoutesDeps, request: RequestContext): Prom
   });
 }
 
-/** `GET /v1/models`: `auto`, `auto:<useCase>`, and every catalog model whose provider has a key. */
+/**
+ * `GET /v1/models`: `auto`, `auto:<useCase>`, and every catalog model whose
+ * provider has a key (and, for a gateway key, that the key may use).
+ */
 async function models(
   deps: OpenAIRoutesDeps,
   aliases: readonly string[],
@@ -135,12 +154,16 @@ async function models(
   const access = await request.access(undefined);
   const router = await deps.routers.forAccount(access.accountId);
   const available = new Set(router.availableProviders());
+  // A gateway key is shown the models it may use, no others.
+  const allowed = request.caller.key?.allowedModels;
   const created = 1_735_689_600;
   return jsonResponse({
     object: "list",
     data: [
       ...aliases.map((id) => ({ id, object: "model", created, owned_by: "llm-router" })),
-      ...router.catalog.all().filter((m) => available.has(m.provider)).map((m) => ({
+      ...router.catalog.all().filter((m) =>
+        available.has(m.provider) && (!allowed || allowed.includes(m.id))
+      ).map((m) => ({
         id: m.id,
         object: "model",
         created,

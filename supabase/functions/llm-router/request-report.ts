@@ -1,7 +1,8 @@
 /**
  * What each routed request leaves behind: one log line, one llm_usage row
  * (who, which provider and model, outcome, tokens, cost, latency) and one
- * audit event, all off the hot path. Never a key; prompt text only in the
+ * audit event, all off the hot path, each naming the gateway key the request
+ * came with (by id). Never a key; prompt text only in the
  * audit event, and only when the deployment turned that on.
  */
 import type { Logger } from "../_shared/runtime/log.ts";
@@ -22,6 +23,8 @@ export interface ReportBase {
   userId?: string;
   agentId?: string;
   useCase?: string;
+  /** The gateway key the request came with (its id, never its secret). */
+  keyId?: string;
 }
 
 /** Where a request's records go. */
@@ -115,6 +118,7 @@ export class RequestReporter {
       !error.fallback;
     this.sinks.metrics?.record({
       accountId: this.base.accountId,
+      keyId: this.base.keyId,
       provider: error.provider,
       model: error.model,
       useCase: this.base.useCase,
@@ -155,12 +159,14 @@ export class RequestReporter {
       stream: outcome.streamed,
       provider: route.provider,
       model: route.model,
+      deployment: route.deployment,
       attempts: route.attempts,
       fallbackIndex: route.fallbackIndex,
       outcome: outcome.errorCode ?? "ok",
       inputTokens: usage?.inputTokens,
       outputTokens: usage?.outputTokens,
       cachedInputTokens: usage?.cachedInputTokens,
+      reasoningTokens: usage?.reasoningTokens,
       costUsd: outcome.costUsd,
       cached: outcome.cached || undefined,
     });
@@ -170,8 +176,10 @@ export class RequestReporter {
       route.upstreamMs - route.waitedMs;
     this.sinks.metrics?.record({
       accountId: this.base.accountId,
+      keyId: this.base.keyId,
       provider: route.provider,
       model: route.model,
+      deployment: route.deployment,
       useCase: route.useCase,
       outcome: outcome.status,
       errorCode: outcome.errorCode,
@@ -181,6 +189,7 @@ export class RequestReporter {
       inputTokens: usage?.inputTokens ?? 0,
       outputTokens: usage?.outputTokens ?? 0,
       cachedInputTokens: usage?.cachedInputTokens ?? 0,
+      reasoningTokens: usage?.reasoningTokens ?? 0,
       costUsd: outcome.costUsd ?? 0,
       attempts: route.attempts,
       fallbackIndex: route.fallbackIndex,
@@ -189,6 +198,7 @@ export class RequestReporter {
     this.#record({
       provider: route.provider,
       model: route.model,
+      deployment: route.deployment,
       useCase: route.useCase,
       status: outcome.status,
       errorCode: outcome.errorCode,
@@ -222,10 +232,12 @@ export class RequestReporter {
       useCase: row.useCase ?? this.base.useCase,
       provider: row.provider,
       model: row.model,
+      deployment: row.deployment,
       inputTokens: row.usage?.inputTokens ?? 0,
       outputTokens: row.usage?.outputTokens ?? 0,
       cachedInputTokens: row.usage?.cachedInputTokens ?? 0,
       cacheWriteTokens: row.usage?.cacheWriteTokens ?? 0,
+      reasoningTokens: row.usage?.reasoningTokens ?? 0,
       costUsd: row.costUsd ?? 0,
       latencyMs: performance.now() - this.started,
       timeToFirstTokenMs: row.firstEventMs,
@@ -236,6 +248,7 @@ export class RequestReporter {
       attempts: row.attempts,
       fallbackIndex: row.fallbackIndex,
       cached: row.cached ?? false,
+      keyId: this.base.keyId,
       at: this.sinks.now(),
     };
     // Written in batches off the hot path; a full queue (the database far behind) is said out loud.
@@ -256,6 +269,7 @@ export class RequestReporter {
       model: row.model,
       outcome: row.errorCode ?? row.status,
       requestId: this.base.requestId,
+      keyId: this.base.keyId,
       details: {
         api: this.base.api,
         useCase: row.useCase ?? this.base.useCase ?? null,

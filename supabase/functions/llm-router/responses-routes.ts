@@ -19,6 +19,7 @@ export function responsesRoutes(pipeline: ChatPipeline): Route[] {
       pattern: "/v1/responses",
       handler: (request) => pipeline.respond(openAIResponses, request),
       errors: openAIResponses.errorResponse,
+      gatewayKeys: true,
     },
     {
       method: "GET",
@@ -31,6 +32,7 @@ export function responsesRoutes(pipeline: ChatPipeline): Route[] {
         );
       },
       errors: openAIErrorResponse,
+      gatewayKeys: true,
     },
   ];
 }

@@ -1,6 +1,6 @@
 /** Response headers that say how a request was served. */
 import type { RouteOutcome } from "../_shared/llm/route-types.ts";
-import { skipCode } from "../_shared/llm/skip-reason.ts";
+import { skipCode, skippedName } from "../_shared/llm/skip-reason.ts";
 
 /**
  * The longest `x-llm-warnings` or `x-llm-skipped` value: proxies limit a
@@ -19,9 +19,10 @@ export function routeHeadersSince(route: RouteOutcome, started: number): Record<
 
 /**
  * `x-llm-provider`, `x-llm-model`, `x-llm-attempts`, `x-llm-fallback-index`,
- * `x-llm-route`, `x-llm-overhead-ms`; `x-llm-warnings` (what the serving
- * model did not do as asked, `; `-separated) and `x-llm-skipped` (candidates
- * left out before it, `model=reason` `, `-separated) when there are any.
+ * `x-llm-route`, `x-llm-overhead-ms`; `x-llm-deployment` when the model has
+ * deployments; `x-llm-warnings` (what the serving model did not do as asked,
+ * `; `-separated) and `x-llm-skipped` (candidates left out before it,
+ * `model=reason` or `model@deployment=reason`, `, `-separated) when there are any.
  */
 export function routeHeaders(route: RouteOutcome, overheadMs: number): Record<string, string> {
   const headers: Record<string, string> = {
@@ -32,10 +33,11 @@ export function routeHeaders(route: RouteOutcome, overheadMs: number): Record<st
     "x-llm-route": route.source,
     "x-llm-overhead-ms": overheadMs.toFixed(2),
   };
+  if (route.deployment !== undefined) headers["x-llm-deployment"] = route.deployment;
   if (route.warnings?.length) headers["x-llm-warnings"] = boundedList(route.warnings, "; ");
   if (route.skipped?.length) {
     headers["x-llm-skipped"] = boundedList(
-      route.skipped.map((s) => `${s.model}=${skipCode(s.reason)}`),
+      route.skipped.map((s) => `${skippedName(s)}=${skipCode(s.reason)}`),
       ", ",
     );
   }

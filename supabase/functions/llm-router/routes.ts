@@ -23,6 +23,8 @@ export interface Route {
   errors?: (error: HttpError) => Response;
   /** Accepts the job secret as well as user and server credentials. */
   jobs?: boolean;
+  /** A model entrance, open to gateway keys (every other route refuses them with 403). */
+  gatewayKeys?: boolean;
   /** A POST that takes no body (its input is the query): none is read, so `curl -X POST` works. */
   noBody?: boolean;
 }

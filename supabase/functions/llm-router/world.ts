@@ -23,6 +23,7 @@ import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts"
 import type { CallerCredentials, Memberships } from "../_shared/http/callers.ts";
 import { logStartupSummary } from "../_shared/health/startup-summary.ts";
 import { AccountRouters } from "./account-routers.ts";
+import { alertRoutes } from "./alerts-api.ts";
 import { anthropicRoutes } from "./anthropic-routes.ts";
 import { ChangeAudit } from "./change-audit.ts";
 import { ChatFlow } from "./chat-flow.ts";
@@ -32,6 +33,8 @@ import { circuitRoutes } from "./circuits-api.ts";
 import { guardRoutes } from "./guards-api.ts";
 import { JobRunner } from "./job-runner.ts";
 import { jobRoutes } from "./jobs-api.ts";
+import { keyRoutes } from "./keys-api.ts";
+import { gatewayKeyLookup } from "./gateway-key-lookup.ts";
 import { openAIRoutes } from "./openai-routes.ts";
 import { preferencesRoutes } from "./preferences-api.ts";
 import { providerRoutes } from "./providers-api.ts";
@@ -39,6 +42,7 @@ import { rateLimitStatusRoutes } from "./rate-limit-status-api.ts";
 import { RequestReports } from "./request-report.ts";
 import { responsesRoutes } from "./responses-routes.ts";
 import type { Route } from "./routes.ts";
+import { routerAlerts } from "./world/alerts.ts";
 import { databaseFromEnv, repositoriesOver } from "./world/data.ts";
 import { type Records, recordsOver } from "./world/records.ts";
 import { type PlatformRouterDeps, platformRouterFrom } from "./world/router.ts";
@@ -85,8 +89,9 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   const now = deps.now ?? Date.now;
   const warnings: string[] = [];
   const settings = routerSettingsFrom(env, warnings);
-  const store = deps.store ?? await stateStoreFromEnv(env, now, warnings);
   const db = deps.db ?? databaseFromEnv(env, settings.dbPoolSize);
+  // With LLM_STATE_STORE=postgres (or auto, without Upstash) the store lives in this database.
+  const store = deps.store ?? await stateStoreFromEnv(env, now, warnings, db);
   const data = repositoriesOver(db, store, settings.cacheTtlMs);
   const { router, circuits } = platformRouterFrom(env, store, {
     preferences: data.preferences,
@@ -97,11 +102,13 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
         detail: errorMessage(error),
         failOpen: true,
       }),
+    onCircuitTransition: (transition) =>
+      alerts.circuitTransition(transition, circuits.policy.openMs),
   }, warnings);
   // The env's secrets, scrubbed in every encoding from each line this world logs.
   const log = scrubbingLogger(
     deps.log,
-    secretScrubberFromEnv(env, router.providers().map(({ spec }) => spec.keyEnv)),
+    secretScrubberFromEnv(env, router.keyEnvNames()),
   );
   const vault = await vaultFromEnv(env, warnings);
   const credentials = callerCredentialsFromEnv(env, {
@@ -113,13 +120,25 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   for (const warning of warnings) log.warn("config_warning", { detail: warning });
 
   const { waitUntil, outlivesResponse } = backgroundWork(log, deps.waitUntil);
+  const alerts = routerAlerts(db, {
+    log,
+    waitUntil,
+    now,
+    httpWebhooks: settings.httpWebhooks,
+    runner: () => jobRunner,
+  });
+  // Gateway keys (`llmk_…`) live in the database: without one they are refused.
+  credentials.gatewayKeys = data.gatewayKeys &&
+    gatewayKeyLookup(data.gatewayKeys, { now, waitUntil, log });
   const records = recordsOver(db, store, {
     providers: new Set(router.providers().map(({ spec }) => spec.name)),
     models: new Set(router.catalog.all().map((model) => model.id)),
     useCases: new Set<string>(USE_CASES),
+    deployments: new Set(router.deployments().map(({ deployment }) => deployment.name)),
   }, { log, waitUntil, now });
   const { usage, audit: auditQueue } = records.queues;
   const guardEnv = settings.guards;
+  const reportBudgetAlert = budgetAlertReporter(log, auditQueue);
   const guards = new GatewayGuards({
     store,
     settings: data.guardSettings,
@@ -128,7 +147,11 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     now,
     log,
     waitUntil,
-    onBudgetAlert: budgetAlertReporter(log, auditQueue),
+    onBudgetAlert: (alert) => {
+      reportBudgetAlert(alert);
+      alerts.budgetAlert(alert);
+    },
+    deploymentCeilings: router.deployments().some(({ deployment }) => deployment.ceiling),
   });
 
   const routers = new AccountRouters(router, data.keys, vault);
@@ -161,6 +184,13 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     waitUntil,
     now,
   });
+  const jobRunner = data.jobs && new JobRunner({
+    jobs: data.jobs,
+    pipeline,
+    leaseMs: settings.jobLeaseMs,
+    log,
+    handlers: alerts.jobHandlers,
+  });
   const routes: Route[] = [
     ...chatRoutes(pipeline),
     ...anthropicRoutes({ pipeline, routers }),
@@ -168,6 +198,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     ...openAIRoutes({ routers, guards, embeddings: settings.embeddings, reports, waitUntil }),
     ...preferencesRoutes({ preferences: data.preferences, routers, audit }),
     ...providerRoutes({ routers, keys: data.keys, vault, audit }),
+    ...keyRoutes({ keys: data.gatewayKeys, catalog: router.catalog, audit, now }),
     ...guardRoutes({
       settings: data.guardSettings,
       budgets: guards.budgets,
@@ -177,10 +208,15 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     }),
     ...rateLimitStatusRoutes({ guards, audit }),
     ...circuitRoutes({ circuits, router, audit, now }),
+    ...alertRoutes({
+      webhooks: alerts.webhooks,
+      deliveries: alerts.deliveries,
+      httpWebhooks: settings.httpWebhooks,
+      audit,
+    }),
     ...jobRoutes({
       jobs: data.jobs,
-      runner: data.jobs &&
-        new JobRunner({ jobs: data.jobs, pipeline, leaseMs: settings.jobLeaseMs, log }),
+      runner: jobRunner,
       batchSize: settings.jobBatchSize,
       waitUntil,
       background: outlivesResponse,
@@ -191,6 +227,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
   logStartupSummary(log, "router_ready", {
     providers: router.availableProviders().join(",") || "none",
     keys: keysSummary(router, env),
+    deployments: deploymentsSummary(router),
     database: db ? (deps.db ? "injected" : "postgres") : "none",
     byok: typeof vault === "string" ? "off" : `on (${vault.activeVersion})`,
     store: store.kind,
@@ -200,7 +237,7 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
       : "off",
   }, {
     databaseCheck: db ? () => db.query("select 1") : undefined,
-    storeCheck: store.kind === "upstash" ? () => store.get("health:ping") : undefined,
+    storeCheck: store.kind !== "memory" ? () => store.get("health:ping") : undefined,
   }, waitUntil);
 
   return {
@@ -222,6 +259,15 @@ export async function buildWorld(deps: WorldDeps): Promise<RouterWorld> {
     flush: () => records.flush(),
     close: () => records.close(),
   };
+}
+
+/** Each model's deployments with their weights (`gpt-4o-mini=key-a:3/mirror:1`), never a key. */
+function deploymentsSummary(router: LLMRouter): string {
+  const byModel = new Map<string, string[]>();
+  for (const { model, deployment } of router.deployments()) {
+    byModel.set(model, [...byModel.get(model) ?? [], `${deployment.name}:${deployment.weight}`]);
+  }
+  return [...byModel].map(([model, names]) => `${model}=${names.join("/")}`).join(",") || "none";
 }
 
 /** The deployed platform keys, masked: enough to tell which key it is, never enough to use it. */

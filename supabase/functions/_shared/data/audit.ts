@@ -17,6 +17,8 @@ export interface AuditEvent {
   model?: string;
   outcome?: string;
   requestId?: string;
+  /** The gateway key the actor used (its id, never its secret); absent: none. */
+  keyId?: string;
   details?: Record<string, string | number | boolean | null>;
   /** When it happened (epoch ms); a queued event keeps its real time. Default: when it is written. */
   at?: number;
@@ -49,21 +51,22 @@ export class AuditLog {
       model: event.model ?? null,
       outcome: event.outcome ?? null,
       request_id: event.requestId ?? null,
+      key_id: isUuid(event.keyId) ? event.keyId : null,
       details: event.details ?? {},
       created_at: writableTimestamp(event.at),
     }));
     // `with ordinality … order by` gives ids in the order the events happened
     // (`rows from` because ordinality cannot sit beside a column definition list).
     await this.db.query(
-      `insert into llm_audit_log (account_id, actor_user_id, actor_role, action, target, provider, model, outcome, request_id, details, created_at)
+      `insert into llm_audit_log (account_id, actor_user_id, actor_role, action, target, provider, model, outcome, request_id, key_id, details, created_at)
        select e.account_id, e.actor_user_id, e.actor_role, e.action, e.target, e.provider, e.model, e.outcome, e.request_id,
-              coalesce(e.details, '{}'::jsonb), coalesce(e.created_at, now())
+              e.key_id, coalesce(e.details, '{}'::jsonb), coalesce(e.created_at, now())
        from rows from (jsonb_to_recordset($1::text::jsonb) as (
          account_id uuid, actor_user_id uuid, actor_role text, action text, target text, provider text,
-         model text, outcome text, request_id text, details jsonb, created_at timestamptz
+         model text, outcome text, request_id text, key_id uuid, details jsonb, created_at timestamptz
        )) with ordinality as e(
          account_id, actor_user_id, actor_role, action, target, provider, model, outcome, request_id,
-         details, created_at, position
+         key_id, details, created_at, position
        )
        order by e.position`,
       [jsonParam(rows)],

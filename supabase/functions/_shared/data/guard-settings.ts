@@ -166,8 +166,9 @@ export class GuardSettingsRepository implements GuardSettingsSource {
     return rows.length > 0;
   }
 
-  /** USD llm_usage recorded for the rule's account (and agent) within `window`. */
+  /** USD llm_usage recorded for the rule's account (and agent, or gateway key) within `window`. */
   async recordedSpend(rule: BudgetRule, window: BudgetWindow): Promise<number> {
+    if (rule.keyId !== undefined) return await this.#keySpend(rule.keyId, window);
     const params: unknown[] = [
       rule.accountId,
       new Date(window.start).toISOString(),
@@ -180,6 +181,16 @@ export class GuardSettingsRepository implements GuardSettingsSource {
         rule.agentId !== undefined ? " and agent_id = $4" : ""
       }`,
       params,
+    );
+    return Number(rows[0]?.spent ?? 0);
+  }
+
+  /** USD llm_usage recorded for one gateway key within `window` (its own index). */
+  async #keySpend(keyId: string, window: BudgetWindow): Promise<number> {
+    const rows = await this.db.query<{ spent: string | number | null }>(
+      `select coalesce(sum(cost_usd), 0) as spent from llm_usage
+        where key_id = $1 and created_at >= $2::timestamptz and created_at < $3::timestamptz`,
+      [keyId, new Date(window.start).toISOString(), new Date(window.end).toISOString()],
     );
     return Number(rows[0]?.spent ?? 0);
   }

@@ -34,13 +34,20 @@ export class JobQueue {
 
   /**
    * Claims up to `limit` due jobs for `worker` for `leaseMs`, `preferId`
-   * first when it is due. Each claim counts as an attempt.
+   * first when it is due, only of `kind` when given. Each claim counts as an
+   * attempt.
    */
-  async claim(worker: string, limit: number, leaseMs: number, preferId?: string): Promise<Job[]> {
+  async claim(
+    worker: string,
+    limit: number,
+    leaseMs: number,
+    preferId?: string,
+    kind?: string,
+  ): Promise<Job[]> {
     const rows = await this.db.query<JobRow>(
       `with due as (
          select id from llm_jobs
-          where status = 'pending' and run_after <= now()
+          where status = 'pending' and run_after <= now() and ($5 = '' or kind = $5)
           order by (id::text = $4) desc, run_after, created_at
           limit $1
           for update skip locked
@@ -52,7 +59,7 @@ export class JobQueue {
          from due
         where j.id = due.id
        returning j.id, j.account_id, j.kind, j.payload, j.attempts, j.max_attempts`,
-      [limit, worker, String(leaseMs), preferId ?? ""],
+      [limit, worker, String(leaseMs), preferId ?? "", kind ?? ""],
     );
     return rows.map((row) => ({
       id: row.id,

@@ -11,10 +11,14 @@ export interface UsageRecord {
   useCase?: string;
   provider?: string;
   model?: string;
+  /** The model's deployment that served (`LLM_DEPLOYMENTS`); absent: the model has none. */
+  deployment?: string;
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
   cacheWriteTokens: number;
+  /** Output tokens spent reasoning (inside `outputTokens`); absent: none. */
+  reasoningTokens?: number;
   costUsd: number;
   latencyMs?: number;
   timeToFirstTokenMs?: number;
@@ -25,6 +29,8 @@ export interface UsageRecord {
   attempts: number;
   fallbackIndex: number;
   cached?: boolean;
+  /** The gateway key the request came with (its id, never its secret); absent: none. */
+  keyId?: string;
   /** When the request ended (epoch ms); a batched row keeps its real time. Default: now(). */
   at?: number;
 }
@@ -52,10 +58,12 @@ export class UsageRecorder {
       use_case: usage.useCase ?? null,
       provider: usage.provider ?? null,
       model: usage.model ?? null,
+      deployment: usage.deployment ?? null,
       input_tokens: usage.inputTokens,
       output_tokens: usage.outputTokens,
       cached_input_tokens: usage.cachedInputTokens,
       cache_write_tokens: usage.cacheWriteTokens,
+      reasoning_tokens: usage.reasoningTokens ?? 0,
       cost_usd: usage.costUsd,
       latency_ms: usage.latencyMs === undefined ? null : Math.round(usage.latencyMs),
       time_to_first_token_ms: usage.timeToFirstTokenMs === undefined
@@ -68,26 +76,27 @@ export class UsageRecorder {
       attempts: usage.attempts,
       fallback_index: usage.fallbackIndex,
       cached: usage.cached ?? false,
+      key_id: isUuid(usage.keyId) ? usage.keyId : null,
       created_at: writableTimestamp(usage.at),
     }));
     await this.db.query(
-      `insert into llm_usage (account_id, agent_id, user_id, use_case, provider, model, input_tokens, output_tokens,
-          cached_input_tokens, cache_write_tokens, cost_usd, latency_ms, time_to_first_token_ms, status, error_code,
-          request_id, streamed, attempts, fallback_index, cached, created_at)
-       select u.account_id, u.agent_id, u.user_id, u.use_case, u.provider, u.model, u.input_tokens, u.output_tokens,
-              u.cached_input_tokens, u.cache_write_tokens, u.cost_usd, u.latency_ms, u.time_to_first_token_ms,
-              u.status, u.error_code, u.request_id, u.streamed, u.attempts, u.fallback_index, u.cached,
+      `insert into llm_usage (account_id, agent_id, user_id, use_case, provider, model, deployment, input_tokens, output_tokens,
+          cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms, time_to_first_token_ms, status,
+          error_code, request_id, streamed, attempts, fallback_index, cached, key_id, created_at)
+       select u.account_id, u.agent_id, u.user_id, u.use_case, u.provider, u.model, u.deployment, u.input_tokens, u.output_tokens,
+              u.cached_input_tokens, u.cache_write_tokens, u.reasoning_tokens, u.cost_usd, u.latency_ms, u.time_to_first_token_ms,
+              u.status, u.error_code, u.request_id, u.streamed, u.attempts, u.fallback_index, u.cached, u.key_id,
               coalesce(u.created_at, now())
        from rows from (jsonb_to_recordset($1::text::jsonb) as (
-         account_id uuid, agent_id text, user_id uuid, use_case text, provider text, model text,
+         account_id uuid, agent_id text, user_id uuid, use_case text, provider text, model text, deployment text,
          input_tokens integer, output_tokens integer, cached_input_tokens integer, cache_write_tokens integer,
-         cost_usd numeric, latency_ms integer, time_to_first_token_ms integer, status text, error_code text,
-         request_id text, streamed boolean, attempts integer, fallback_index integer, cached boolean,
+         reasoning_tokens integer, cost_usd numeric, latency_ms integer, time_to_first_token_ms integer, status text, error_code text,
+         request_id text, streamed boolean, attempts integer, fallback_index integer, cached boolean, key_id uuid,
          created_at timestamptz
        )) with ordinality as u(
-         account_id, agent_id, user_id, use_case, provider, model, input_tokens, output_tokens,
-         cached_input_tokens, cache_write_tokens, cost_usd, latency_ms, time_to_first_token_ms, status,
-         error_code, request_id, streamed, attempts, fallback_index, cached, created_at, position
+         account_id, agent_id, user_id, use_case, provider, model, deployment, input_tokens, output_tokens,
+         cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms, time_to_first_token_ms,
+         status, error_code, request_id, streamed, attempts, fallback_index, cached, key_id, created_at, position
        )
        order by u.position`,
       [jsonParam(records)],
@@ -116,12 +125,14 @@ export function repairUsageRecord(usage: UsageRecord): UsageRecord {
     useCase: writableOptionalText(usage.useCase),
     provider: writableOptionalText(usage.provider),
     model: writableOptionalText(usage.model),
+    deployment: writableOptionalText(usage.deployment),
     errorCode: writableOptionalText(usage.errorCode),
     requestId: writableOptionalText(usage.requestId),
     inputTokens: storableCount(usage.inputTokens),
     outputTokens: storableCount(usage.outputTokens),
     cachedInputTokens: storableCount(usage.cachedInputTokens),
     cacheWriteTokens: storableCount(usage.cacheWriteTokens),
+    reasoningTokens: storableCount(usage.reasoningTokens ?? 0),
     costUsd: Number.isFinite(usage.costUsd)
       ? Math.max(-MAX_COST_USD, Math.min(MAX_COST_USD, usage.costUsd))
       : 0,

@@ -13,7 +13,6 @@ import { validationError } from "../http/errors.ts";
 import type { ModelCatalog } from "../llm/catalog.ts";
 import type {
   LLMAssistantMessage,
-  LLMCacheControl,
   LLMChatRequest,
   LLMContentPart,
   LLMMessage,
@@ -31,6 +30,7 @@ import type {
   AnthropicToolChoice,
 } from "./anthropic-messages-schema.ts";
 import { isChatUseCase } from "./native-schema.ts";
+import { cacheControlOf, marked } from "./cache-marker.ts";
 import { checkToolChoice, type ModelRoute, modelRoute } from "./request-checks.ts";
 
 /** The prompt part of a Messages body in the gateway's terms: where it goes and what it says. */
@@ -87,17 +87,6 @@ export function promptFromAnthropic(
       ...(Object.keys(passthrough).length ? { passthrough: { anthropic: passthrough } } : {}),
     },
   };
-}
-
-function cacheControlOf(marker: { type: "ephemeral"; ttl?: "5m" | "1h" }): LLMCacheControl {
-  return marker.ttl ? { type: "ephemeral", ttl: marker.ttl } : { type: "ephemeral" };
-}
-
-/** `{cacheControl}` when the block carries a marker, else nothing. */
-function marked(
-  block: { cache_control?: { type: "ephemeral"; ttl?: "5m" | "1h" } | null },
-): { cacheControl?: LLMCacheControl } {
-  return block.cache_control ? { cacheControl: cacheControlOf(block.cache_control) } : {};
 }
 
 /** Each system block is its own system message, so each keeps its cache marker. */

@@ -11,12 +11,10 @@
 import { z } from "zod";
 import { chatUseCase, routingId } from "./native-schema.ts";
 import { toolName, wireText } from "./wire-schema.ts";
+import { wireCacheControl } from "./cache-marker.ts";
 
 /** Anthropic's prompt-cache marker. */
-const cacheControl = z.strictObject({
-  type: z.literal("ephemeral"),
-  ttl: z.enum(["5m", "1h"]).optional(),
-}).nullable().optional();
+const cacheControl = wireCacheControl;
 
 const textBlock = z.object({
   type: z.literal("text"),

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { USE_CASES, type UseCase } from "../llm/catalog.ts";
+import { LLM_REASONING_EFFORTS } from "../llm/types.ts";
 import {
   wireMessage,
   wireResponseFormat,
@@ -27,7 +28,7 @@ export function isChatUseCase(value: string | undefined): value is UseCase {
 /** A chat use case, as a request names it. */
 export const chatUseCase = z.enum(CHAT_USE_CASES as [string, ...string[]]);
 /** A reasoning effort level, as every dialect's request names it (`reasoning_effort` …). */
-export const reasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]);
+export const reasoningEffort = z.enum(LLM_REASONING_EFFORTS);
 
 /** An agent, account or model id as a request names it. */
 export const routingId = z.string().min(1).max(200);

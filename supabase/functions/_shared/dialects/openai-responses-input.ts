@@ -118,12 +118,17 @@ function textOf(content: string | readonly ResponsesContentPart[], field: string
   }).join("");
 }
 
-/** A user message's content: text, or text and image parts. */
+/**
+ * A user message's content: text, or text and image parts. One text part is
+ * sent as plain text, as the other dialects send the same message, so the
+ * provider sees (and bills) one request whichever dialect asked.
+ */
 function userContent(
   content: string | readonly ResponsesContentPart[],
   field: string,
 ): string | LLMContentPart[] {
   if (typeof content === "string") return content;
+  if (content.length === 1 && content[0].type === "input_text") return content[0].text;
   return content.map((part, j): LLMContentPart => {
     if (part.type !== "input_image") {
       return { type: "text", text: part.type === "refusal" ? part.refusal : part.text };
@@ -135,7 +140,12 @@ function userContent(
       );
     }
     // "original" has no counterpart in other providers: the highest detail is the nearest.
-    const detail = part.detail === "original" ? "high" : part.detail;
+    // "auto" is every provider's default (and the SDK's required value), so it is not sent.
+    const detail = part.detail === "original"
+      ? "high"
+      : part.detail === "auto"
+      ? undefined
+      : part.detail;
     return { type: "image", url: part.image_url, ...(detail ? { detail } : {}) };
   });
 }

@@ -23,9 +23,15 @@ import type {
   LLMToolChoice,
   LLMUsage,
 } from "../llm/types.ts";
+import { lastMarkOf, marked } from "./cache-marker.ts";
 import type { WireMessage, WireResponseFormat, WireTool, WireToolChoice } from "./wire-schema.ts";
 
-type TextContent = string | readonly { type: "text"; text: string }[] | null | undefined;
+type TextContent =
+  | string
+  | readonly { type: "text"; text: string; cache_control?: WireCacheMark }[]
+  | null
+  | undefined;
+type WireCacheMark = { type: "ephemeral"; ttl?: "5m" | "1h" } | null;
 type UserPart = Exclude<Extract<WireMessage, { role: "user" }>["content"], string>[number];
 
 const joinText = (content: TextContent): string =>
@@ -37,7 +43,11 @@ export function messagesFromOpenAI(messages: readonly WireMessage[]): LLMMessage
     switch (message.role) {
       case "system":
       case "developer":
-        return { role: "system", content: joinText(message.content) };
+        return {
+          role: "system",
+          content: joinText(message.content),
+          ...lastMarkOf(message.content),
+        };
       case "user":
         return {
           role: "user",
@@ -56,6 +66,7 @@ export function messagesFromOpenAI(messages: readonly WireMessage[]): LLMMessage
           role: "assistant",
           content: text === "" && toolCalls?.length ? null : text,
           ...(toolCalls?.length ? { toolCalls } : {}),
+          ...lastMarkOf(message.content),
         };
       }
       case "tool":
@@ -63,16 +74,18 @@ export function messagesFromOpenAI(messages: readonly WireMessage[]): LLMMessage
           role: "tool",
           toolCallId: message.tool_call_id,
           content: joinText(message.content),
+          ...lastMarkOf(message.content),
         };
     }
   });
 }
 
 function partFromOpenAI(part: UserPart): LLMContentPart {
-  return part.type === "text" ? { type: "text", text: part.text } : {
+  return part.type === "text" ? { type: "text", text: part.text, ...marked(part) } : {
     type: "image",
     url: part.image_url.url,
     ...(part.image_url.detail ? { detail: part.image_url.detail } : {}),
+    ...marked(part),
   };
 }
 

@@ -5,12 +5,22 @@
  * once.
  */
 import { z } from "zod";
+import { wireCacheControl } from "./cache-marker.ts";
 
 /** A text field: long enough for any real prompt, bounded so no body is unbounded work. */
 export const wireText = z.string().max(1_000_000);
 /** A message's `name` (who spoke): an identifier, bounded like the others. */
 const participantName = z.string().max(200);
-const textParts = z.array(z.strictObject({ type: z.literal("text"), text: wireText })).min(1);
+/**
+ * A text part; `cache_control` (OpenRouter's and LiteLLM's extension) marks
+ * the end of a cached prefix for providers that take one (Anthropic).
+ */
+const textPart = z.strictObject({
+  type: z.literal("text"),
+  text: wireText,
+  cache_control: wireCacheControl,
+});
+const textParts = z.array(textPart).min(1);
 
 /** An image as a request may send it: an `https:` URL or a base64 `data:image/…` URL. */
 export const wireImageUrl = z.string().regex(
@@ -19,13 +29,14 @@ export const wireImageUrl = z.string().regex(
 );
 
 const userPart = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("text"), text: wireText }),
+  textPart,
   z.strictObject({
     type: z.literal("image_url"),
     image_url: z.strictObject({
       url: wireImageUrl,
       detail: z.enum(["auto", "low", "high"]).optional(),
     }),
+    cache_control: wireCacheControl,
   }),
 ]);
 

@@ -1,7 +1,7 @@
 /**
  * What the direct path's guards run on, built once per isolate on the first
- * request that needs them (never at import): the StateStore (Upstash when
- * configured, the same keys as llm-router's), the database (SUPABASE_DB_URL)
+ * request that needs them (never at import): the StateStore (the same one
+ * and keys as llm-router's: LLM_STATE_STORE), the database (SUPABASE_DB_URL)
  * with the guard settings, memberships and the llm_usage queue over it, the
  * budget holds and the metrics recorder. Drivers load only when configured:
  * `@upstash/redis` and `postgres` sit behind dynamic imports in store/.
@@ -15,7 +15,10 @@ import { backgroundWork } from "../runtime/background.ts";
 import { errorMessage } from "../runtime/error-message.ts";
 import { budgetAlertReporter } from "../guards/budget-alert-report.ts";
 import { GuardSettingsRepository } from "../data/guard-settings.ts";
-import { BudgetHolds } from "../guards/budget-holds.ts";
+import { type BudgetAlert, BudgetHolds } from "../guards/budget-holds.ts";
+import { budgetAlertEvent } from "../alerts/events.ts";
+import { AlertDeliveries } from "../alerts/deliveries.ts";
+import { AlertOutbox } from "../alerts/outbox.ts";
 import type { Db } from "../store/db.ts";
 import { stateStoreFromEnv } from "../store/from-env.ts";
 import { postgresDb } from "../store/postgres-db.ts";
@@ -32,7 +35,7 @@ export interface GuardWorldDeps {
   now: () => number;
   /** A database to use instead of SUPABASE_DB_URL. */
   db?: Db;
-  /** A store to use instead of the one UPSTASH_REDIS_REST_URL/TOKEN configure. */
+  /** A store to use instead of the one env configures (LLM_STATE_STORE). */
   store?: StateStore;
   /** Keeps work alive after the response; default `EdgeRuntime.waitUntil` when present. */
   waitUntil?: (work: Promise<unknown>) => void;
@@ -59,7 +62,7 @@ export async function buildGuardWorld(
   const warnings: string[] = [];
   const dbUrl = env("SUPABASE_DB_URL");
   const db = deps.db ?? (dbUrl ? postgresDb(dbUrl, { max: config.dbPoolSize }) : undefined);
-  const store = deps.store ?? await stateStoreFromEnv(env, now, warnings);
+  const store = deps.store ?? await stateStoreFromEnv(env, now, warnings, db);
   const { waitUntil } = backgroundWork(log, deps.waitUntil);
   // The metrics recorder loads below, but a set-aside row is counted when it happens.
   let countSetAside: (queue: RecordQueueName, rows: number) => void = () => {};
@@ -83,7 +86,16 @@ export async function buildGuardWorld(
   countSetAside = (queue, rows) => metrics.countSetAside(queue, rows);
 
   const settings = db ? new GuardSettingsRepository(db, store, config.cacheTtlMs) : undefined;
-  const onAlert = budgetAlertReporter(log, records.audit);
+  const reportAlert = budgetAlertReporter(log, records.audit);
+  // Budget alerts reach the webhooks from here too (the spend is the same budget's); llm-router
+  // delivers them, woken by the llm_jobs insert trigger or its sweep.
+  const deliveries = db ? new AlertDeliveries(db) : undefined;
+  const outbox = deliveries &&
+    new AlertOutbox({ enqueue: (event) => deliveries.enqueue(event), waitUntil, log });
+  const onAlert = (alert: BudgetAlert) => {
+    reportAlert(alert);
+    outbox?.publish(budgetAlertEvent(alert, now()));
+  };
   const guards = new DirectGuards({
     store,
     ...(config.rate ? { rate: config.rate } : {}),

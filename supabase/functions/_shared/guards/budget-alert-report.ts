@@ -1,7 +1,9 @@
 /**
- * What a crossed budget threshold leaves behind, wherever the spend came
- * from (llm-router or a direct function): one `budget_alert` log line and one
- * `budget.alert` audit event. The ledger fires it once per rule and window.
+ * What a budget event leaves behind, wherever the spend came from (llm-router
+ * or a direct function): a crossed threshold one `budget_alert` log line and
+ * one `budget.alert` audit event, a reached limit one `budget_exhausted` line
+ * and one `budget.exhausted` event. The ledger fires each once per rule and
+ * window.
  */
 import type { Logger } from "../runtime/log.ts";
 import type { BudgetAlert } from "./budget-holds.ts";
@@ -13,9 +15,9 @@ import type { BudgetAlert } from "./budget-holds.ts";
  */
 export interface BudgetAlertEvent {
   accountId: string;
-  action: "budget.alert";
+  action: "budget.alert" | "budget.exhausted";
   target?: string;
-  outcome: "threshold_crossed";
+  outcome: "threshold_crossed" | "exhausted";
   details: Record<string, string | number | boolean | null>;
 }
 
@@ -28,19 +30,21 @@ export function budgetAlertReporter(
     const fields = {
       accountId: alert.rule.accountId,
       agentId: alert.rule.agentId,
+      keyId: alert.rule.keyId,
       period: alert.rule.period,
       window: alert.window.id,
       limitUsd: alert.rule.limitUsd,
       spentUsd: Number(alert.spentUsd.toFixed(6)),
       threshold: alert.rule.alertThreshold,
     };
-    log.warn("budget_alert", fields);
+    const exhausted = alert.kind === "exhausted";
+    log.warn(exhausted ? "budget_exhausted" : "budget_alert", fields);
     audit?.enqueue({
       accountId: alert.rule.accountId,
-      action: "budget.alert",
+      action: exhausted ? "budget.exhausted" : "budget.alert",
       target: alert.rule.agentId,
-      outcome: "threshold_crossed",
-      details: { ...fields, agentId: alert.rule.agentId ?? null },
+      outcome: exhausted ? "exhausted" : "threshold_crossed",
+      details: { ...fields, agentId: alert.rule.agentId ?? null, keyId: alert.rule.keyId ?? null },
     });
   };
 }

@@ -3,7 +3,8 @@
  * call, hold its estimated maximum cost in every window that applies; after
  * it, swap the hold for the actual cost, or drop it if the call failed. A
  * ledger starts from what llm_usage already recorded for its window, and an
- * alert fires once per window when spend crosses the rule's threshold.
+ * alert fires once per window when spend crosses the rule's threshold, and
+ * once more when it reaches the limit.
  *
  * A refusal is a `BudgetExceeded`, not the router's LLMError, so that the
  * direct functions can hold budgets without loading the router core;
@@ -15,11 +16,13 @@ import type { StateStore } from "../store/state-store.ts";
 import { BudgetLedger, NANO_USD, toNano } from "./budget-ledger.ts";
 import { type BudgetPeriod, type BudgetWindow, budgetWindow } from "./budget-windows.ts";
 
-/** One limit: an account's (or one of its agents') spend per day or month. */
+/** One limit: an account's (or one of its agents' or gateway keys') spend per day or month. */
 export interface BudgetRule {
   accountId: string;
   /** Only this agent's requests; undefined for the whole account. */
   agentId?: string;
+  /** Only the requests made with this gateway key (its own budget); never set with `agentId`. */
+  keyId?: string;
   period: BudgetPeriod;
   limitUsd: number;
   /** Fraction of the limit at which to alert (0 < t ≤ 1). */
@@ -27,8 +30,13 @@ export interface BudgetRule {
   timeZone: string;
 }
 
-/** A crossed threshold, reported once per rule and window. */
+/**
+ * A budget event, reported once per rule and window: spend crossed the
+ * rule's alert threshold, or reached its limit (every request is refused
+ * from then until the window ends).
+ */
 export interface BudgetAlert {
+  kind: "threshold" | "exhausted";
   rule: BudgetRule;
   window: BudgetWindow;
   spentUsd: number;
@@ -75,7 +83,12 @@ export class BudgetHolds {
   /** The window and ledger key of `rule` now. */
   windowOf(rule: BudgetRule): { window: BudgetWindow; key: string } {
     const window = budgetWindow(rule.period, rule.timeZone, this.deps.now());
-    const agent = rule.agentId === undefined ? "*" : encodeURIComponent(rule.agentId);
+    // `key=` cannot come out of encodeURIComponent, so a key's ledger never meets an agent's.
+    const agent = rule.keyId !== undefined
+      ? `key=${rule.keyId}`
+      : rule.agentId === undefined
+      ? "*"
+      : encodeURIComponent(rule.agentId);
     return {
       window,
       key: `budget:${rule.accountId}:${agent}:${rule.period}:${rule.timeZone}:${window.id}`,
@@ -154,15 +167,21 @@ export class BudgetHolds {
     await Promise.all(held.map(async (hold) => {
       const totals = await this.#ledger.settle(hold.key, hold.amount, actual);
       if (!totals || actual === 0) return;
-      const threshold = toNano(hold.rule.limitUsd * hold.rule.alertThreshold);
-      if (totals.spent < threshold) return;
-      const first = await this.deps.store.setIfAbsent(
-        `${hold.key}:alerted`,
-        true,
-        hold.window.end - this.deps.now() + 86_400_000,
-      );
-      if (first) {
-        this.deps.onAlert({ rule: hold.rule, window: hold.window, spentUsd: usd(totals.spent) });
+      const { rule, window } = hold;
+      const crossed: [BudgetAlert["kind"], number][] = [
+        ["threshold", toNano(rule.limitUsd * rule.alertThreshold)],
+        ["exhausted", toNano(rule.limitUsd)],
+      ];
+      // In order, so that a settle crossing both reports the threshold first.
+      for (const [kind, level] of crossed) {
+        if (totals.spent < level) continue;
+        // The first settle past the level (in any isolate sharing the store) reports it.
+        const first = await this.deps.store.setIfAbsent(
+          `${hold.key}:${kind === "threshold" ? "alerted" : "exhausted"}`,
+          true,
+          window.end - this.deps.now() + 86_400_000,
+        );
+        if (first) this.deps.onAlert({ kind, rule, window, spentUsd: usd(totals.spent) });
       }
     }));
   }
@@ -175,7 +194,11 @@ function overBudget(
   reserved: number,
   estimateUsd: number,
 ): BudgetExceeded {
-  const scope = rule.agentId === undefined ? "account" : `agent ${clipInput(rule.agentId)}`;
+  const scope = rule.keyId !== undefined
+    ? "gateway key"
+    : rule.agentId === undefined
+    ? "account"
+    : `agent ${clipInput(rule.agentId)}`;
   const period = rule.period === "daily" ? "day" : "month";
   return new BudgetExceeded(
     `The ${rule.period} budget of this ${scope} is spent: ${money(usd(spent))} spent and ${
@@ -195,6 +218,7 @@ function overBudget(
       estimateUsd,
       resetsAt: new Date(window.end).toISOString(),
       ...(rule.agentId !== undefined ? { agentId: rule.agentId } : {}),
+      ...(rule.keyId !== undefined ? { keyId: rule.keyId } : {}),
     },
   );
 }

@@ -48,6 +48,7 @@ return {1, spent, reserved}
 export const RESERVE: AtomicOperation<ReserveVerdict> = {
   name: "budget_reserve",
   lua: RESERVE_LUA,
+  sql: "llm_state_op_budget_reserve",
   apply(fields, args) {
     const [amount, limit] = args.map(Number);
     if (fields?.seeded === undefined) return { reply: [-1, 0, 0] };
@@ -81,6 +82,7 @@ return {tonumber(s[1]) or 0, tonumber(s[2]) or 0}
 export const SEED: AtomicOperation<LedgerTotals> = {
   name: "budget_seed",
   lua: SEED_LUA,
+  sql: "llm_state_op_budget_seed",
   apply(fields, args) {
     const [spend, ttlMs] = args.map(Number);
     const spent = fieldNumber(fields, "spent", 0);
@@ -114,6 +116,7 @@ return {1, spent, reserved}
 export const SETTLE: AtomicOperation<LedgerTotals | undefined> = {
   name: "budget_settle",
   lua: SETTLE_LUA,
+  sql: "llm_state_op_budget_settle",
   apply(fields, args) {
     const [held, actual] = args.map(Number);
     if (!fields) return { reply: [-1, 0, 0] };

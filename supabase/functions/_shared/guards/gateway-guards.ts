@@ -1,10 +1,12 @@
 /**
  * The guards one routed request passes, composed: the caller's token bucket
- * (before anything else, no upstream call when refused), the price ceiling
- * its targets must stay under (the deployment's, the account's and the
- * agent's, tightest first), then, per target the router tries, per-model
- * ceilings and a budget hold. Everything lives in the
- * StateStore, so isolates sharing Redis enforce one limit.
+ * (a gateway key's own first, then its account's; before anything else, no
+ * upstream call when refused), the price ceiling its targets must stay under
+ * (the deployment's, the account's and the agent's, tightest first), then,
+ * per target the router tries, a gateway key's allowed models, per-model
+ * ceilings and a budget hold (the account's, the agent's and the key's rules
+ * together). Everything lives in the StateStore, so isolates sharing Redis
+ * enforce one limit.
  *
  * When the store (or the settings database) fails, guards fail open by
  * default: a broken Redis must not take the gateway down with it. Set
@@ -17,6 +19,7 @@ import { tightestCeiling } from "../llm/price-ceiling.ts";
 import { LLMError, type LLMErrorOptions } from "../llm/errors.ts";
 import type { Admission, PlannedTarget, TargetGate } from "../llm/route-types.ts";
 import type { StateStore } from "../store/state-store.ts";
+import type { GatewayKeyGrant } from "../http/callers.ts";
 import {
   type AccountGuardSettings,
   accountPriceCeiling,
@@ -28,6 +31,7 @@ import {
 import { type BudgetAlert, BudgetGuard, type BudgetHold, type BudgetRule } from "./budgets.ts";
 import { type BucketReading, readTokens, takeTokens, type TokenBucket } from "./token-bucket.ts";
 import { addPerMinute } from "./window-counter.ts";
+import { keyBucket, keyBudgetRules, modelNotAllowed } from "./key-limits.ts";
 
 /** Deployment-wide guard settings (from env). */
 export interface GuardPolicy {
@@ -53,6 +57,11 @@ export interface GatewayGuardsDeps {
   /** Keeps settle writes alive after the response. */
   waitUntil: (work: Promise<unknown>) => void;
   onBudgetAlert: (alert: BudgetAlert) => void;
+  /**
+   * Whether a deployment of some model (`LLM_DEPLOYMENTS`) has an rpm/tpm
+   * ceiling of its own: its targets carry it, and then every request needs a gate.
+   */
+  deploymentCeilings?: boolean;
 }
 
 /** Who a request is for. */
@@ -60,6 +69,8 @@ export interface GuardedCaller {
   accountId?: string;
   userId?: string;
   agentId?: string;
+  /** The gateway key the request came with: its own bucket, budget and models apply too. */
+  key?: GatewayKeyGrant;
 }
 
 /** The caller's bucket once its request took a token: what the `x-ratelimit-*` headers say. */
@@ -111,11 +122,14 @@ export interface BucketStatus {
 /** Applies the guards. One per isolate. */
 export class GatewayGuards {
   readonly budgets?: BudgetGuard;
-  /** Whether the deployment has any per-model ceiling (policy is fixed for the guards' life). */
+  /**
+   * Whether the platform has any per-model or per-deployment ceiling (policy
+   * is fixed for the guards' life).
+   */
   readonly #platformCeilings: boolean;
 
   constructor(private readonly deps: GatewayGuardsDeps) {
-    this.#platformCeilings = hasAny(deps.policy.modelCeilings);
+    this.#platformCeilings = hasAny(deps.policy.modelCeilings) || deps.deploymentCeilings === true;
     const settings = deps.settings;
     if (settings) {
       this.budgets = new BudgetGuard({
@@ -151,34 +165,49 @@ export class GatewayGuards {
     const scope = scopeOf(caller);
     let rateLimit: RateLimitStatus | undefined;
     // Queued jobs are paced by their runner, not by the caller's bucket.
-    if (bucket && scope && options?.rateLimited !== false) {
-      const verdict = await this.#guarded(
-        "rate_limit",
-        () => takeTokens(this.deps.store, bucketKey(scope), bucket, this.deps.now()),
-        undefined,
-      );
-      if (verdict) {
-        rateLimit = {
-          limit: bucket.capacity,
-          remaining: verdict.remaining,
-          resetMs: verdict.resetMs,
-        };
-        if (!verdict.allowed) {
-          throw new RateLimitRefusal(
-            `Rate limit exceeded: ${bucket.refillPerSecond} requests per second, bursts of ${bucket.capacity}; retry in ${verdict.retryAfterMs} ms`,
-            {
-              retryAfterMs: verdict.retryAfterMs,
-              details: {
-                limitPerSecond: bucket.refillPerSecond,
-                burst: bucket.capacity,
-              },
-            },
-            rateLimit,
-          );
-        }
+    if (options?.rateLimited !== false) {
+      // The key's own bucket first: a key refused by its own limit takes nothing from its account's.
+      const own = caller.key && keyBucket(caller.key);
+      if (own) {
+        rateLimit = await this.#take(keyScope(caller.key!.id), own, "The gateway key's rate limit");
+      }
+      if (bucket && scope) {
+        rateLimit = tighter(rateLimit, await this.#take(scope, bucket, "Rate limit"));
       }
     }
     return { gate: this.#gate(caller, settings, scope), rateLimit, maxPricePerMTok };
+  }
+
+  /**
+   * Takes one token from the bucket of `scope`: its status after the take,
+   * undefined when its store failed open. Throws a 429 `RateLimitRefusal`
+   * when it is empty, its message starting with `limit` (whose limit it is).
+   */
+  async #take(
+    scope: string,
+    bucket: TokenBucket,
+    limit: string,
+  ): Promise<RateLimitStatus | undefined> {
+    const verdict = await this.#guarded(
+      "rate_limit",
+      () => takeTokens(this.deps.store, bucketKey(scope), bucket, this.deps.now()),
+      undefined,
+    );
+    if (!verdict) return undefined;
+    const status = {
+      limit: bucket.capacity,
+      remaining: verdict.remaining,
+      resetMs: verdict.resetMs,
+    };
+    if (verdict.allowed) return status;
+    throw new RateLimitRefusal(
+      `${limit} exceeded: ${bucket.refillPerSecond} requests per second, bursts of ${bucket.capacity}; retry in ${verdict.retryAfterMs} ms`,
+      {
+        retryAfterMs: verdict.retryAfterMs,
+        details: { limitPerSecond: bucket.refillPerSecond, burst: bucket.capacity },
+      },
+      status,
+    );
   }
 
   /**
@@ -211,12 +240,16 @@ export class GatewayGuards {
     settings: AccountGuardSettings,
     scope: string | undefined,
   ): TargetGate | undefined {
-    const rules = caller.accountId && this.budgets && settings.budgets.length > 0
+    let rules = caller.accountId && this.budgets && settings.budgets.length > 0
       ? budgetRules(caller.accountId, settings.budgets, caller.agentId)
       : NO_RULES;
+    if (caller.key?.budget && this.budgets) rules = [...rules, ...keyBudgetRules(caller.key)];
+    const allowed = caller.key?.allowedModels && new Set(caller.key.allowedModels);
     const accountCeilings = settings.rateLimit?.models;
     const anyAccountCeiling = accountCeilings !== undefined && hasAny(accountCeilings);
-    if (rules.length === 0 && !anyAccountCeiling && !this.#platformCeilings) return undefined;
+    if (rules.length === 0 && !anyAccountCeiling && !this.#platformCeilings && !allowed) {
+      return undefined;
+    }
     const ceilingScope = scope ?? "platform-caller";
     return {
       admit: (target) =>
@@ -225,6 +258,7 @@ export class GatewayGuards {
           rules,
           anyAccountCeiling ? accountCeilings : undefined,
           ceilingScope,
+          allowed,
         ),
     };
   }
@@ -234,8 +268,11 @@ export class GatewayGuards {
     rules: readonly BudgetRule[],
     accountCeilings: Record<string, ModelCeiling> | undefined,
     scope: string,
+    allowed: ReadonlySet<string> | undefined,
   ): Promise<Admission> {
     const model = target.model.id;
+    // Before anything is held or counted: a model the key may not use costs nothing.
+    if (allowed && !allowed.has(model)) throw modelNotAllowed(model);
     const maxTokens = target.request.maxTokens ?? 0;
     const tokens = target.inputTokens + maxTokens;
     const now = this.deps.now();
@@ -245,6 +282,19 @@ export class GatewayGuards {
     if (platform) this.#ceilingChecks(checks, "platform", model, platform, tokens, now);
     const own = accountCeilings && ceilingOf(accountCeilings, model);
     if (own) this.#ceilingChecks(checks, scope, model, own, tokens, now);
+    // A deployment's own ceiling is its key's quota: full, the next deployment of the model is tried.
+    const deployment = target.deployment;
+    if (deployment?.ceiling) {
+      this.#ceilingChecks(
+        checks,
+        `deployment:${deployment.name}`,
+        model,
+        deployment.ceiling,
+        tokens,
+        now,
+        `${model}@${deployment.name}`,
+      );
+    }
     const budgets = rules.length > 0 ? this.budgets : undefined;
     const holding = budgets
       ? this.#guarded(
@@ -272,7 +322,10 @@ export class GatewayGuards {
     return hold ? this.#admission(hold) : NO_HOLD;
   }
 
-  /** Adds the rpm and tpm checks of `ceiling` (one scope's, for `model`) to `checks`. */
+  /**
+   * Adds the rpm and tpm checks of `ceiling` (one scope's, for `model`) to
+   * `checks`; a refusal names `subject` (the model, or `model@deployment`).
+   */
   #ceilingChecks(
     checks: Promise<LLMError | undefined>[],
     scope: string,
@@ -280,12 +333,13 @@ export class GatewayGuards {
     ceiling: ModelCeiling,
     tokens: number,
     now: number,
+    subject = model,
   ): void {
     if (ceiling.rpm !== undefined) {
-      checks.push(this.#ceilingCheck("rpm", scope, model, ceiling.rpm, 1, now));
+      checks.push(this.#ceilingCheck("rpm", scope, model, ceiling.rpm, 1, now, subject));
     }
     if (ceiling.tpm !== undefined) {
-      checks.push(this.#ceilingCheck("tpm", scope, model, ceiling.tpm, tokens, now));
+      checks.push(this.#ceilingCheck("tpm", scope, model, ceiling.tpm, tokens, now, subject));
     }
   }
 
@@ -296,6 +350,7 @@ export class GatewayGuards {
     limit: number,
     amount: number,
     now: number,
+    subject: string,
   ): Promise<LLMError | undefined> {
     const verdict = await this.#guarded(
       "model_ceiling",
@@ -305,7 +360,9 @@ export class GatewayGuards {
     if (!verdict || verdict.allowed) return undefined;
     return new LLMError(
       "RATE_LIMIT_EXCEEDED",
-      `${model} is at its ${unit === "rpm" ? "requests" : "tokens"}-per-minute ceiling (${limit})`,
+      `${subject} is at its ${
+        unit === "rpm" ? "requests" : "tokens"
+      }-per-minute ceiling (${limit})`,
       { retryable: true, fallback: true, retryAfterMs: verdict.retryAfterMs, model },
     );
   }
@@ -410,6 +467,19 @@ function scopeOf(caller: GuardedCaller): string | undefined {
 
 function accountScope(accountId: string): string {
   return `acct:${accountId}`;
+}
+
+function keyScope(keyId: string): string {
+  return `key:${keyId}`;
+}
+
+/** Of two buckets' statuses after a take, the one nearer refusing (what the caller's headers say). */
+function tighter(
+  a: RateLimitStatus | undefined,
+  b: RateLimitStatus | undefined,
+): RateLimitStatus | undefined {
+  if (!a || !b) return a ?? b;
+  return b.remaining < a.remaining ? b : a;
 }
 
 function bucketKey(scope: string): string {

@@ -6,7 +6,12 @@
  * can be replayed as a stream.
  */
 import type { RouteRequest } from "../llm/route-types.ts";
-import type { LLMChatResponse, LLMStreamEvent, LLMToolCall } from "../llm/types.ts";
+import type {
+  LLMChatResponse,
+  LLMReasoningPart,
+  LLMStreamEvent,
+  LLMToolCall,
+} from "../llm/types.ts";
 import type { StateStore } from "../store/state-store.ts";
 
 /** Whether the answer came from the cache: `x-llm-cache`. */
@@ -70,6 +75,7 @@ export class ResponseCache {
       usage: answer.usage,
       provider: answer.provider,
       model: answer.model,
+      ...(answer.reasoning?.length ? { reasoning: answer.reasoning } : {}),
       cachedAt: now,
     };
     if (JSON.stringify(entry).length > this.maxBytes) return false;
@@ -81,6 +87,9 @@ export class ResponseCache {
 /** Rebuilds a finished answer from stream events, so a streamed miss can fill the cache. */
 export class StreamedAnswer {
   #text = "";
+  readonly #reasoning: LLMReasoningPart[] = [];
+  /** The thinking block being streamed, until its signature (or the end) closes it. */
+  #thinking?: { type: "thinking"; text: string; signature?: string };
   readonly #calls = new Map<number, LLMToolCall>();
   #finish?: Extract<LLMStreamEvent, { type: "finish" }>;
   #start?: Extract<LLMStreamEvent, { type: "start" }>;
@@ -93,6 +102,22 @@ export class StreamedAnswer {
         break;
       case "text-delta":
         this.#text += event.text;
+        break;
+      case "reasoning-delta":
+        if (!this.#thinking) {
+          this.#thinking = { type: "thinking", text: "" };
+          this.#reasoning.push(this.#thinking);
+        }
+        this.#thinking.text += event.text;
+        break;
+      case "reasoning-signature":
+        if (this.#thinking) this.#thinking.signature = event.signature;
+        else this.#reasoning.push({ type: "thinking", text: "", signature: event.signature });
+        this.#thinking = undefined;
+        break;
+      case "reasoning-redacted":
+        this.#thinking = undefined;
+        this.#reasoning.push({ type: "redacted_thinking", data: event.data });
         break;
       case "tool-call-delta": {
         const call = this.#calls.get(event.index) ?? { id: "", name: "", arguments: "" };
@@ -117,6 +142,7 @@ export class StreamedAnswer {
       usage: this.#finish.usage,
       provider: this.#start.provider,
       model: this.#start.model,
+      ...(this.#reasoning.length ? { reasoning: this.#reasoning } : {}),
     };
   }
 }
@@ -126,6 +152,16 @@ export function replayEvents(answer: LLMChatResponse): LLMStreamEvent[] {
   const events: LLMStreamEvent[] = [
     { type: "start", provider: answer.provider, model: answer.model },
   ];
+  for (const part of answer.reasoning ?? []) {
+    if (part.type === "redacted_thinking") {
+      events.push({ type: "reasoning-redacted", data: part.data });
+      continue;
+    }
+    if (part.text) events.push({ type: "reasoning-delta", text: part.text });
+    if (part.signature !== undefined) {
+      events.push({ type: "reasoning-signature", signature: part.signature });
+    }
+  }
   if (answer.text) events.push({ type: "text-delta", text: answer.text });
   answer.toolCalls.forEach((call, index) =>
     events.push({

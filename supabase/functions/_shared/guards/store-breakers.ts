@@ -12,7 +12,12 @@ import {
   type CircuitState,
   nextCircuit,
 } from "../llm/resilience.ts";
-import { type AtomicOperation, fieldNumber, replyNumber } from "../store/atomic.ts";
+import {
+  type AtomicOperation,
+  type AtomicReply,
+  fieldNumber,
+  replyNumber,
+} from "../store/atomic.ts";
 import type { StateStore } from "../store/state-store.ts";
 
 const STATES: CircuitState[] = ["CLOSED", "OPEN", "HALF_OPEN"];
@@ -22,6 +27,24 @@ export interface CircuitReading {
   state: CircuitState;
   /** Consecutive failures while closed. */
   failures: number;
+}
+
+/** A step's reading; `from` is present only when the step changed the state. */
+export interface CircuitStepReading extends CircuitReading {
+  /** The state before the step (an expired OPEN counts as HALF_OPEN). */
+  from?: CircuitState;
+}
+
+/** A change of a circuit's state, seen by the one caller whose step made it. */
+export interface CircuitTransition {
+  /** The circuit's key (circuit-key.ts). */
+  key: string;
+  from: CircuitState;
+  to: CircuitState;
+  /** When (epoch ms). */
+  at: number;
+  /** An operator's reset rather than traffic. */
+  reset: boolean;
 }
 
 // Reads never write: an expired OPEN reads as HALF_OPEN, derived from the time.
@@ -41,6 +64,7 @@ if state == 'OPEN' and now - openedAt >= openMs then
   failures = 0
   successes = 0
 end
+local before = state
 if event == 'success' then
   if state == 'HALF_OPEN' then
     successes = successes + 1
@@ -79,13 +103,20 @@ if event ~= 'read' then
 end
 local code = 0
 if state == 'OPEN' then code = 1 elseif state == 'HALF_OPEN' then code = 2 end
-return {code, failures}
+local beforeCode = 0
+if before == 'OPEN' then beforeCode = 1 elseif before == 'HALF_OPEN' then beforeCode = 2 end
+return {code, failures, beforeCode}
 `;
 
-/** The breaker step; ARGV = event (read|success|failure), now, threshold, open ms, half-open successes, ttl. */
-export const CIRCUIT_STEP: AtomicOperation<CircuitReading> = {
+/**
+ * The breaker step; ARGV = event (read|success|failure), now, threshold, open ms, half-open successes, ttl.
+ * Replies {state, failures, state before}: the state before is what lets exactly one
+ * caller (the one whose step made the change) report a transition.
+ */
+export const CIRCUIT_STEP: AtomicOperation<CircuitStepReading> = {
   name: "circuit_step",
   lua: LUA,
+  sql: "llm_state_op_circuit_step",
   apply(fields, args) {
     const [event, now, threshold, openMs, needed] = [
       args[0] as "read" | "success" | "failure",
@@ -99,12 +130,10 @@ export const CIRCUIT_STEP: AtomicOperation<CircuitReading> = {
         openedAt: fieldNumber(fields, "openedAt", 0),
       }
       : undefined;
-    const after = nextCircuit(record, event, now, {
-      failureThreshold: threshold,
-      openMs,
-      halfOpenSuccesses: needed,
-    });
-    const reply = [STATES.indexOf(after.state), after.failures];
+    const policy = { failureThreshold: threshold, openMs, halfOpenSuccesses: needed };
+    const before = nextCircuit(record, "read", now, policy);
+    const after = nextCircuit(record, event, now, policy);
+    const reply = [STATES.indexOf(after.state), after.failures, STATES.indexOf(before.state)];
     if (event === "read") return { reply };
     if (after.state === "CLOSED" && after.failures === 0) return { fields: null, reply };
     return {
@@ -118,11 +147,16 @@ export const CIRCUIT_STEP: AtomicOperation<CircuitReading> = {
       reply,
     };
   },
-  decode: (reply) => ({
-    state: STATES[replyNumber(reply, 0)] ?? "CLOSED",
-    failures: replyNumber(reply, 1),
-  }),
+  decode(reply) {
+    const reading = decodeReading(reply);
+    const from = STATES[replyNumber(reply, 2)] ?? "CLOSED";
+    return from === reading.state ? reading : { ...reading, from };
+  },
 };
+
+function decodeReading(reply: AtomicReply): CircuitReading {
+  return { state: STATES[replyNumber(reply, 0)] ?? "CLOSED", failures: replyNumber(reply, 1) };
+}
 
 // The read's derivation (an expired OPEN is HALF_OPEN), then the key goes: CLOSED, no failures.
 const RESET_LUA = `
@@ -146,6 +180,7 @@ return {code, failures}
 export const CIRCUIT_RESET: AtomicOperation<CircuitReading> = {
   name: "circuit_reset",
   lua: RESET_LUA,
+  sql: "llm_state_op_circuit_reset",
   apply(fields, args) {
     const [now, openMs] = args.map(Number);
     const before = fields
@@ -163,7 +198,7 @@ export const CIRCUIT_RESET: AtomicOperation<CircuitReading> = {
       : { state: "CLOSED" as const, failures: 0 };
     return { fields: null, reply: [STATES.indexOf(before.state), before.failures] };
   },
-  decode: CIRCUIT_STEP.decode,
+  decode: decodeReading,
 };
 
 /** CircuitBreakerStore over a StateStore. */
@@ -175,12 +210,15 @@ export class StoreCircuitBreakers implements CircuitBreakerStore {
   /**
    * A store that fails must not stop traffic: a circuit that cannot be read
    * counts as closed, a transition that cannot be written is skipped, and
-   * `onStoreError` hears about it.
+   * `onStoreError` hears about it. `onTransition` hears of every state change
+   * this breaker's steps (or resets) made: once per change across every
+   * isolate sharing the store, since only the step that made it sees it.
    */
   constructor(
     private readonly store: StateStore,
     readonly policy: BreakerPolicy,
     private readonly onStoreError: (error: unknown) => void = () => {},
+    private readonly onTransition: (transition: CircuitTransition) => void = () => {},
   ) {
     // Failure counts of a circuit nobody touches fade; an open one outlives its open time.
     this.#ttlMs = Math.max(policy.openMs * 4, 600_000);
@@ -220,6 +258,9 @@ export class StoreCircuitBreakers implements CircuitBreakerStore {
       this.policy.openMs,
     ]);
     this.#quiet.add(key);
+    if (before.state !== "CLOSED") {
+      this.onTransition({ key, from: before.state, to: "CLOSED", at: now, reset: true });
+    }
     return before;
   }
 
@@ -229,8 +270,9 @@ export class StoreCircuitBreakers implements CircuitBreakerStore {
     now: number,
   ): Promise<CircuitReading> {
     const { failureThreshold, openMs, halfOpenSuccesses } = this.policy;
+    let reading: CircuitStepReading;
     try {
-      return await this.store.run(CIRCUIT_STEP, `circuit:${key}`, [
+      reading = await this.store.run(CIRCUIT_STEP, `circuit:${key}`, [
         event,
         now,
         failureThreshold,
@@ -242,5 +284,9 @@ export class StoreCircuitBreakers implements CircuitBreakerStore {
       this.onStoreError(error);
       return { state: "CLOSED", failures: 1 };
     }
+    if (reading.from !== undefined) {
+      this.onTransition({ key, from: reading.from, to: reading.state, at: now, reset: false });
+    }
+    return reading;
   }
 }

@@ -77,6 +77,7 @@ return {allowed, wait, math.floor(tokens), math.ceil((capacity - tokens) / rate)
 export const TAKE_TOKENS: AtomicOperation<BucketVerdict> = {
   name: "take_tokens",
   lua: LUA,
+  sql: "llm_state_op_take_tokens",
   apply(fields, args) {
     const [capacity, perSecond, now, cost] = args.map(Number);
     const rate = perSecond / 1000;
@@ -126,6 +127,7 @@ return {math.floor(tokens), wait, math.ceil((capacity - tokens) / rate)}
 export const READ_TOKENS: AtomicOperation<BucketReading> = {
   name: "read_tokens",
   lua: READ_LUA,
+  sql: "llm_state_op_read_tokens",
   apply(fields, args) {
     const [capacity, perSecond, now] = args.map(Number);
     const rate = perSecond / 1000;

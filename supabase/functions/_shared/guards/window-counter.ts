@@ -31,6 +31,7 @@ return {1, used}
 export const ADD_WITHIN_LIMIT: AtomicOperation<WindowVerdict> = {
   name: "add_within_limit",
   lua: LUA,
+  sql: "llm_state_op_add_within_limit",
   apply(fields, args) {
     const [amount, limit, ttlMs] = args.map(Number);
     const used = fieldNumber(fields, "used", 0);

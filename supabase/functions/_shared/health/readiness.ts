@@ -1,7 +1,7 @@
 /**
  * Readiness: can this deployment serve, as far as its own dependencies go?
  * One `select 1` on the database (when there is one) and one read round trip
- * to the store (when it is Upstash; memory cannot fail), each bounded, so a
+ * to the store (when it is Upstash or Postgres; memory cannot fail), each bounded, so a
  * hung dependency makes the answer "not ready" instead of making it late.
  */
 import type { Db } from "../store/db.ts";
@@ -41,7 +41,7 @@ export interface ReadinessDeps {
 export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
   const [database, store] = await Promise.all([
     deps.db ? timed(() => deps.db!.query("select 1"), deps.timeoutMs, "database") : undefined,
-    deps.store.kind === "upstash"
+    deps.store.kind !== "memory"
       // A key nobody writes, new each time, so no near cache can answer for Redis.
       ? timed(
         () => deps.store.get(`health:ready:${crypto.randomUUID()}`),

@@ -1,27 +1,58 @@
 /**
  * Who is calling llm-router (and llm-metrics) and for which account: a signed-in user (account
  * and role from the JWT's app_metadata, or from llm_account_members), server
- * code with the service key, or the database's job trigger with the job
- * secret. Acting for another account needs the service role or an
- * owner/admin membership of that account.
+ * code with the service key, an account's gateway key (`llmk_…`, for its own
+ * account only), or the database's job trigger with the job secret. Acting
+ * for another account needs the service role or an owner/admin membership of
+ * that account.
  */
 import { callerToken, unauthorized } from "./auth.ts";
 import { HttpError } from "./errors.ts";
 import type { JwtClaims } from "../security/jwt-hs256.ts";
 import { sameSecret } from "../security/same-secret.ts";
+import { looksLikeGatewayKey } from "../security/gateway-key-secret.ts";
 
 /** An account role, as in app_metadata.role and llm_account_members.role. */
 export type AccountRole = "member" | "admin" | "owner";
 
 /** An authenticated caller. */
 export interface Caller {
-  kind: "user" | "service" | "job";
+  kind: "user" | "service" | "job" | "key";
   userId?: string;
-  /** The account the JWT names (or the user's own id when it names none). */
+  /** The account the JWT names (or the user's own id when it names none); a key's own account. */
   accountId?: string;
   /** The role the JWT gives in `accountId`. */
   role?: AccountRole;
+  /** What the gateway key of a `key` caller allows (never its secret). */
+  key?: GatewayKeyGrant;
 }
+
+/** What a gateway key lets its holder do, as its row says: the account and the key's own limits. */
+export interface GatewayKeyGrant {
+  id: string;
+  accountId: string;
+  /** Catalog model ids the key may use; absent: any. */
+  allowedModels?: readonly string[];
+  /** Use cases the key may ask for; absent: any. */
+  allowedUseCases?: readonly string[];
+  /** The key's own bucket, on top of its account's; absent: only the account's. */
+  rateLimit?: { requestsPerSecond: number; burst: number };
+  /** The key's own spending limits, on top of its account's; absent: only the account's. */
+  budget?: {
+    dailyLimitUsd: number | null;
+    monthlyLimitUsd: number | null;
+    alertThreshold: number;
+    timeZone: string;
+  };
+}
+
+/** What looking up a presented gateway key found. */
+export type GatewayKeyVerdict =
+  | { grant: GatewayKeyGrant }
+  | { refused: "unknown" | "revoked" | "expired" };
+
+/** Finds the key whose secret is `secret` and judges it now. */
+export type GatewayKeyLookup = (secret: string) => Promise<GatewayKeyVerdict>;
 
 /** Verifies a user token and returns its claims, or throws a 401 `HttpError`. */
 export type TokenVerifier = (token: string) => Promise<JwtClaims>;
@@ -36,6 +67,8 @@ export interface CallerCredentials {
   jobSecret?: string;
   /** The function named in a 401's `WWW-Authenticate` challenge. */
   realm?: string;
+  /** The accounts' gateway keys; absent (no database, or a function that takes none): `llmk_` keys are refused. */
+  gatewayKeys?: GatewayKeyLookup;
 }
 
 /**
@@ -72,6 +105,8 @@ export async function authenticateCaller(
       realm,
     );
   }
+  // A gateway key is never tried as a server key or a JWT: its refusal says what is wrong with it.
+  if (looksLikeGatewayKey(token)) return await gatewayKeyCaller(token, credentials, realm);
   if (await isServerKey(token, credentials.serverKeys)) return { kind: "service" };
   if (!credentials.verifyToken) {
     throw unauthorized(
@@ -107,6 +142,33 @@ export async function authenticateCaller(
   };
 }
 
+/** The caller a gateway key makes, or a 401 saying why the key is refused. */
+async function gatewayKeyCaller(
+  token: string,
+  credentials: CallerCredentials,
+  realm: string,
+): Promise<Caller> {
+  if (!credentials.gatewayKeys) {
+    throw unauthorized(
+      "AUTH_KEY_NOT_ACCEPTED",
+      "Gateway keys (llmk_…) are accepted by llm-router with a database (SUPABASE_DB_URL) only",
+      realm,
+    );
+  }
+  const verdict = await credentials.gatewayKeys(token);
+  if ("grant" in verdict) {
+    return { kind: "key", accountId: verdict.grant.accountId, key: verdict.grant };
+  }
+  const [code, message] = KEY_REFUSALS[verdict.refused];
+  throw unauthorized(code, message, realm);
+}
+
+const KEY_REFUSALS = {
+  unknown: ["AUTH_KEY_INVALID", "The gateway key is not known"],
+  revoked: ["AUTH_KEY_REVOKED", "The gateway key has been revoked"],
+  expired: ["AUTH_KEY_EXPIRED", "The gateway key has expired"],
+} as const;
+
 /** The account a request acts for, and the caller's role in it. */
 export interface AccountAccess {
   accountId?: string;
@@ -131,6 +193,15 @@ export async function accountAccess(
   requested: string | undefined,
   memberships?: Memberships,
 ): Promise<AccountAccess> {
+  if (caller.kind === "key") {
+    // A key is its account's, and no more: not a server caller, not an admin.
+    if (requested === undefined || requested === caller.accountId) {
+      return { accountId: caller.accountId, role: "member" };
+    }
+    throw new HttpError(403, "FORBIDDEN", "A gateway key acts for its own account only", {
+      field: "accountId",
+    });
+  }
   if (caller.kind !== "user") return { accountId: requested, role: "service" };
   if (
     caller.accountId !== undefined && (requested === undefined || requested === caller.accountId)

@@ -21,6 +21,7 @@ const EXPOSED_HEADERS = [
   "x-llm-path",
   "x-llm-provider",
   "x-llm-model",
+  "x-llm-deployment",
   "x-llm-attempts",
   "x-llm-fallback-index",
   "x-llm-route",

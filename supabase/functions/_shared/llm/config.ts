@@ -13,7 +13,9 @@ import {
   type UseCase,
 } from "./catalog.ts";
 import type { BreakerPolicy, RetryPolicy } from "./resilience.ts";
+import { LLM_REASONING_EFFORTS } from "./types.ts";
 import type { CustomProviderConfig } from "./providers/registry.ts";
+import { type DeploymentsByModel, deploymentsFrom } from "./deployment-config.ts";
 
 /** Timeouts of one attempt, of the whole request, and of a stream's pacing. */
 export interface TimeoutPolicy {
@@ -57,6 +59,8 @@ export interface RouterConfig {
   extraModels: CatalogModel[];
   /** Extra OpenAI-compatible providers (Ollama, vLLM, LM Studio …). */
   customProviders: CustomProviderConfig[];
+  /** Models served from several deployments (`LLM_DEPLOYMENTS`); a model not listed has one, its provider. */
+  deployments: DeploymentsByModel;
 }
 
 /** The defaults: 2 retries, breaker 5 failures / 60 s / 2 successes. */
@@ -85,6 +89,7 @@ export function defaultRouterConfig(): RouterConfig {
     summarizeTrimmed: false,
     extraModels: [],
     customProviders: [],
+    deployments: {},
   };
 }
 
@@ -93,7 +98,8 @@ export function defaultRouterConfig(): RouterConfig {
  * (which keeps its default). JSON-valued settings: `LLM_USE_CASE_CHAINS`
  * (`{"draft":["gpt-4o-mini",…]}`), `LLM_TIER_USE_CASES`, `LLM_MODELS`
  * (catalog entries; `capabilities.structuredOutput`, `reasoning` and
- * `reasoningEfforts` may be left out, see catalog.ts), `LLM_CUSTOM_PROVIDERS`.
+ * `reasoningEfforts` may be left out, see catalog.ts), `LLM_CUSTOM_PROVIDERS`,
+ * `LLM_DEPLOYMENTS` (`deployment-config.ts`).
  */
 export function routerConfigFrom(env: EnvReader, warnings: string[] = []): RouterConfig {
   const config = defaultRouterConfig();
@@ -150,6 +156,7 @@ export function routerConfigFrom(env: EnvReader, warnings: string[] = []): Route
   if (tiers) Object.assign(config.tierUseCases, tiers);
   config.extraModels = json("LLM_MODELS", isModelList) ?? [];
   config.customProviders = json("LLM_CUSTOM_PROVIDERS", isProviderList) ?? [];
+  config.deployments = deploymentsFrom(env("LLM_DEPLOYMENTS"), warnings);
   const useCase = env("LLM_DEFAULT_USE_CASE");
   if (useCase !== undefined) {
     if ((USE_CASES as readonly string[]).includes(useCase)) {
@@ -219,15 +226,7 @@ function isTierMap(value: unknown): value is Record<string, UseCase> {
 
 const STRUCTURED_OUTPUT_MODES: readonly unknown[] = ["native", "tool", "none"];
 const REASONING_CONTROLS: readonly unknown[] = ["effort", "thinking", "none"];
-const EFFORT_LEVELS: readonly unknown[] = [
-  "none",
-  "minimal",
-  "low",
-  "medium",
-  "high",
-  "xhigh",
-  "max",
-];
+const EFFORT_LEVELS: readonly unknown[] = LLM_REASONING_EFFORTS;
 
 /** The optional capabilities an `LLM_MODELS` entry may set are one of their known values. */
 function knownCapabilities(capabilities: Record<string, unknown>): boolean {

@@ -23,6 +23,8 @@ export const LLM_ERROR_STATUS = {
   PAYMENT_REQUIRED: 402,
   /** Every candidate is priced above the request's price ceiling: nothing was called. */
   PRICE_CEILING_EXCEEDED: 422,
+  /** A gateway key's allowance leaves out the model (or every candidate): nothing was called. */
+  MODEL_NOT_ALLOWED: 403,
   RATE_LIMIT_EXCEEDED: 429,
   NO_PROVIDER: 503,
   GUARD_UNAVAILABLE: 503,

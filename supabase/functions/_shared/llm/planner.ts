@@ -5,14 +5,18 @@
  * is fitted to its window (trimmed, optionally with a summary of what was
  * dropped), after it is prepared for the model (`target-request.ts`: a JSON
  * schema by the model's own means, reasoning in its control or dropped with
- * a warning). What is left out is recorded with a typed reason. Targets are
+ * a warning). What is left out is recorded with a typed reason. A model with
+ * deployments becomes one target per deployment, in a weighted random order
+ * (`deployments.ts`), all sharing the one fitted request. Targets are
  * produced lazily, so a request that the first target serves never pays for
  * fitting the others.
  */
 import type { ModelCatalog } from "./catalog.ts";
 import type { RouterConfig } from "./config.ts";
+import { type Deployment, weightedOrder } from "./deployments.ts";
 import { LLMError } from "./errors.ts";
 import type { ProviderPool } from "./provider-pool.ts";
+import type { ProviderSpec } from "./providers/provider.ts";
 import type { PlannedTarget, RouteRequest } from "./route-types.ts";
 import {
   candidateModels,
@@ -32,11 +36,13 @@ import type { LLMChatRequest, LLMMessage } from "./types.ts";
 /** What a planner is built from. */
 export interface PlannerDeps {
   catalog: ModelCatalog;
-  /** Which providers exist and have a key. */
-  providers: Pick<ProviderPool, "spec" | "hasKey" | "adapter">;
+  /** Which providers exist and have a key, and which models have deployments. */
+  providers: Pick<ProviderPool, "spec" | "hasKey" | "adapter" | "deploymentsOf">;
   config: RouterConfig;
   tokens: TokenBudgetManager;
   preferences?: PreferenceSource;
+  /** Draws the order of a model's deployments. */
+  random: () => number;
 }
 
 /** Turns dropped turns into a short text (a summary call through the router). */
@@ -87,7 +93,8 @@ export class Planner {
         continue;
       }
       const missing = missingCapability(model, needs);
-      const reason: SkipReason | undefined = !this.deps.providers.hasKey(spec)
+      const deployments = this.deps.providers.deploymentsOf(model.id);
+      const reason: SkipReason | undefined = !this.#callable(spec, deployments)
         ? { kind: "no-key", provider: spec.name }
         : missing
         ? { kind: "missing-capability", capability: missing }
@@ -116,7 +123,7 @@ export class Planner {
         maxTokens: fitted.maxTokens,
         model: model.id,
       };
-      yield {
+      const target: PlannedTarget = {
         model,
         spec,
         request: fitThinkingBudget(fittedRequest, model, prepared.warnings),
@@ -125,6 +132,24 @@ export class Planner {
         warnings: prepared.warnings,
         ...(prepared.schemaTool ? { schemaTool: prepared.schemaTool } : {}),
       };
+      // A model without deployments costs no generator of its own: most models, most requests.
+      if (deployments) yield* this.#perDeployment(target, deployments);
+      else yield target;
+    }
+  }
+
+  /** Whether `spec`'s model can be called: one of its deployments, or (without any) the provider, has a key. */
+  #callable(spec: ProviderSpec, deployments: readonly Deployment[] | undefined): boolean {
+    return deployments ? deployments.length > 0 : this.deps.providers.hasKey(spec);
+  }
+
+  /** `target` once per deployment, in this request's weighted order. */
+  *#perDeployment(
+    target: PlannedTarget,
+    deployments: readonly Deployment[],
+  ): Generator<PlannedTarget> {
+    for (const deployment of weightedOrder(deployments, this.deps.random)) {
+      yield { ...target, deployment };
     }
   }
 
@@ -160,9 +185,10 @@ export class Planner {
         skipped.push({ model: id, reason: { kind: "unknown-provider", provider: model.provider } });
         continue;
       }
-      const reason: SkipReason | undefined = !this.deps.providers.hasKey(spec)
+      const deployments = this.deps.providers.deploymentsOf(model.id);
+      const reason: SkipReason | undefined = !this.#callable(spec, deployments)
         ? { kind: "no-key", provider: spec.name }
-        : !this.deps.providers.adapter(spec).embed
+        : !this.deps.providers.adapter(spec, deployments?.[0]).embed
         ? { kind: "no-embeddings-endpoint", provider: spec.name }
         : overCeiling(model, maxPricePerMTok) ??
           (size !== undefined && dimensions === undefined && model.embeddingDimensions !== size
@@ -173,7 +199,7 @@ export class Planner {
         continue;
       }
       size ??= model.embeddingDimensions;
-      yield {
+      const target: PlannedTarget = {
         model,
         spec,
         request: { messages: [], maxTokens: 0 },
@@ -181,6 +207,8 @@ export class Planner {
         inputTokens,
         warnings: [],
       };
+      if (deployments) yield* this.#perDeployment(target, deployments);
+      else yield target;
     }
   }
 }

@@ -5,6 +5,7 @@
  * planner, the runner and the facade all speak it; it imports none of them.
  */
 import type { CatalogModel, UseCase } from "./catalog.ts";
+import type { Deployment } from "./deployments.ts";
 import type { LLMError } from "./errors.ts";
 import type { ProviderSpec } from "./providers/provider.ts";
 import type { Candidates, RouteInput, RouteSource } from "./routing.ts";
@@ -75,6 +76,11 @@ export interface RouteEmbeddingRequest extends LLMEmbeddingRequest {
 export interface PlannedTarget {
   model: CatalogModel;
   spec: ProviderSpec;
+  /**
+   * Which of the model's deployments this target calls (its key, endpoint,
+   * circuit and ceiling); absent for a model without deployments.
+   */
+  deployment?: Deployment;
   request: LLMChatRequest;
   droppedMessages: number;
   /** Input tokens as sent (an upper bound when estimated from bytes). */
@@ -99,6 +105,8 @@ export interface RoutePlan {
 export interface RouteOutcome {
   provider: string;
   model: string;
+  /** The model's deployment that served (`x-llm-deployment`); absent for a model without deployments. */
+  deployment?: string;
   /** Provider calls made, retries and fallbacks included. */
   attempts: number;
   /** 0 when the first target served, 1 for the first fallback … */

@@ -13,7 +13,7 @@ import { costOf, ModelCatalog } from "./catalog.ts";
 import type { RouterConfig } from "./config.ts";
 import { PLATFORM_SCOPE } from "./circuit-key.ts";
 import { Planner, type Summarizer } from "./planner.ts";
-import { type ProviderListing, ProviderPool } from "./provider-pool.ts";
+import { type DeploymentListing, type ProviderListing, ProviderPool } from "./provider-pool.ts";
 import { BUILT_IN_PROVIDERS, customProviderSpec } from "./providers/registry.ts";
 import type { ProviderAdapter, ProviderAdapterInit } from "./providers/provider.ts";
 import { abortableSleep } from "../runtime/sleep.ts";
@@ -48,6 +48,8 @@ export interface LLMRouterOptions {
   baseUrls?: Readonly<Record<string, string | undefined>>;
   /** A tenant's own keys (BYOK), used instead of the platform's for those providers. */
   apiKeyOverrides?: Readonly<Record<string, string>>;
+  /** The keys of `config.deployments`, by the env name each deployment references (`keyEnv`). */
+  deploymentKeys?: Readonly<Record<string, string | undefined>>;
   /** Creates provider adapters; tests pass in-memory fakes. */
   createAdapter: (init: ProviderAdapterInit) => ProviderAdapter;
   /**
@@ -96,6 +98,7 @@ export class LLMRouter {
       : options.breakers ?? new MemoryCircuitBreakerStore(options.config.breaker);
     const clock = options.clock ?? { now: Date.now };
     this.#now = () => clock.now();
+    const random = options.random ?? Math.random;
     this.#pool = new ProviderPool({
       specs: [...BUILT_IN_PROVIDERS, ...options.config.customProviders.map(customProviderSpec)],
       keys: options.keys,
@@ -103,6 +106,8 @@ export class LLMRouter {
       apiKeyOverrides: options.apiKeyOverrides,
       createAdapter: options.createAdapter,
       catalog: this.catalog,
+      deployments: options.config.deployments,
+      deploymentKeys: options.deploymentKeys,
       fetch: options.fetch,
       now: this.#now,
     });
@@ -112,6 +117,7 @@ export class LLMRouter {
       config: options.config,
       tokens: options.tokens,
       preferences: options.preferences,
+      random,
     });
     this.#runner = new Runner({
       adapters: this.#pool,
@@ -119,7 +125,7 @@ export class LLMRouter {
       breakers: this.#breakers,
       breakerScope: options.breakerScope ?? PLATFORM_SCOPE,
       now: this.#now,
-      random: options.random ?? Math.random,
+      random,
       sleep: options.sleep ?? abortableSleep,
     });
   }
@@ -152,6 +158,23 @@ export class LLMRouter {
   /** Provider names with a usable key. */
   availableProviders(): string[] {
     return this.#pool.available();
+  }
+
+  /** The deployments this router routes to (those with a key), never their keys. */
+  deployments(): readonly DeploymentListing[] {
+    return this.#pool.deployments();
+  }
+
+  /**
+   * Every env name a key of this router is read from: the providers' and the
+   * deployments' (set or not), so a logger can scrub their values.
+   */
+  keyEnvNames(): string[] {
+    const names = new Set(this.#pool.providers().map(({ spec }) => spec.keyEnv));
+    for (const deployments of Object.values(this.#config.deployments)) {
+      for (const { keyEnv } of deployments) if (keyEnv !== undefined) names.add(keyEnv);
+    }
+    return [...names];
   }
 
   /** Pings `provider` once with its cheapest chat model; see `ProviderPool.probe`. */
@@ -341,7 +364,7 @@ function outcome(
   candidates: Candidates,
   skipped: readonly SkippedTarget[],
 ): RouteOutcome {
-  return {
+  const route: RouteOutcome = {
     provider: result.target.spec.name,
     model: result.target.model.id,
     attempts: result.attempts,
@@ -354,4 +377,8 @@ function outcome(
     ...(result.target.warnings.length > 0 ? { warnings: [...result.target.warnings] } : {}),
     ...(skipped.length > 0 ? { skipped: [...skipped] } : {}),
   };
+  // Set only when there is one: a model without deployments keeps the route it always had.
+  const deployment = result.target.deployment;
+  if (deployment) route.deployment = deployment.name;
+  return route;
 }

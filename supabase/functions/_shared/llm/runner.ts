@@ -1,7 +1,9 @@
 /**
  * Running planned targets: each target gets attempts until one succeeds, the
  * error is not retryable, the retries run out, or its circuit opens; then
- * the next target, if the error allows a fallback. A context-window error
+ * the next target, if the error allows a fallback. A model's deployments are
+ * targets of their own, each with its own circuit, so one deployment's
+ * failure moves the request to the next deployment of the same model first. A context-window error
  * skips to a larger-window model. Everything happens inside one request
  * deadline: no attempt starts with less than `MIN_ATTEMPT_MS` left, each
  * attempt's timeout is the lesser of its own and the time left, and no
@@ -18,7 +20,7 @@ import type { ProviderAdapter } from "./providers/provider.ts";
 import type { ProviderPool } from "./provider-pool.ts";
 import { type CircuitBreakerStore, retryDelayMs } from "./resilience.ts";
 import type { Admission, PlannedTarget, TargetGate } from "./route-types.ts";
-import type { SkippedTarget } from "./skip-reason.ts";
+import type { SkippedTarget, SkipReason } from "./skip-reason.ts";
 import type { LLMChatResponse, LLMEmbeddingRequest, LLMEmbeddingResponse } from "./types.ts";
 
 /**
@@ -126,7 +128,7 @@ export class Runner {
     return this.#run(targets, run, {
       timeoutMs: this.deps.config.timeouts.requestMs,
       call: (target, attempt) =>
-        this.deps.adapters.adapter(target.spec).embed!(
+        this.deps.adapters.adapter(target.spec, target.deployment).embed!(
           { input: request.input, dimensions: request.dimensions },
           { model: target.model.id, signal: attempt.signal },
         ),
@@ -152,21 +154,26 @@ export class Runner {
     targetLoop: for await (const target of targets) {
       const model = target.model.id;
       const provider = target.spec.name;
+      const deployment = target.deployment?.name;
       if (target.model.contextWindow <= windowFloor) {
-        run.skipped.push({
-          model,
-          reason: { kind: "window-not-larger", overflowedWindow: windowFloor },
-        });
+        run.skipped.push(
+          skippedTarget(model, deployment, {
+            kind: "window-not-larger",
+            overflowedWindow: windowFloor,
+          }),
+        );
         continue;
       }
       const leftAtStart = run.deadlineAt - now();
       if (leftAtStart < MIN_ATTEMPT_MS) {
-        run.skipped.push({ model, reason: { kind: "deadline", leftMs: leftAtStart } });
+        run.skipped.push(
+          skippedTarget(model, deployment, { kind: "deadline", leftMs: leftAtStart }),
+        );
         cutByDeadline = true;
         break;
       }
       fallbackIndex++;
-      const breakerKey = circuitKey(this.deps.breakerScope, provider, model);
+      const breakerKey = circuitKey(this.deps.breakerScope, provider, model, deployment);
       let admission: Admission | undefined;
       for (let retry = 0;; retry++) {
         // The circuit read and the target's admission run together: against a shared store
@@ -180,9 +187,10 @@ export class Runner {
         const [state, admitted] = await Promise.all([breakers.state(breakerKey, now()), admitting]);
         if (admitted && "granted" in admitted) admission = admitted.granted;
         if (state === "OPEN") {
-          run.skipped.push({ model, reason: { kind: "circuit-open" } });
+          run.skipped.push(skippedTarget(model, deployment, { kind: "circuit-open" }));
+          const named = deployment === undefined ? model : `${model}@${deployment}`;
           failures.push(
-            new LLMError("CIRCUIT_BREAKER_OPEN", `${provider}/${model}: circuit open`, {
+            new LLMError("CIRCUIT_BREAKER_OPEN", `${provider}/${named}: circuit open`, {
               provider,
               model,
               fallback: true,
@@ -192,14 +200,14 @@ export class Runner {
         }
         if (admitted && "refused" in admitted) {
           const refusal = asLLMError(admitted.refused, { provider, model });
-          run.skipped.push({ model, reason: { kind: "refused", error: refusal } });
+          run.skipped.push(skippedTarget(model, deployment, { kind: "refused", error: refusal }));
           failures.push(refusal);
           break;
         }
         const left = run.deadlineAt - now();
         if (left < MIN_ATTEMPT_MS) {
           admission?.release();
-          run.skipped.push({ model, reason: { kind: "deadline", leftMs: left } });
+          run.skipped.push(skippedTarget(model, deployment, { kind: "deadline", leftMs: left }));
           cutByDeadline = true;
           break targetLoop;
         }
@@ -257,7 +265,7 @@ export class Runner {
 
   /** The target's adapter; a schema guaranteed by a forced tool call comes back as content. */
   #chatAdapter(target: PlannedTarget): ProviderAdapter {
-    const adapter = this.deps.adapters.adapter(target.spec);
+    const adapter = this.deps.adapters.adapter(target.spec, target.deployment);
     return target.schemaTool ? schemaToolAdapter(adapter, target.schemaTool) : adapter;
   }
 
@@ -270,4 +278,13 @@ export class Runner {
     if (!error.retryable) return Promise.resolve();
     return this.deps.breakers.recordFailure(key, this.deps.now()).then(() => {});
   }
+}
+
+/** A skipped target, naming its deployment when it has one. */
+function skippedTarget(
+  model: string,
+  deployment: string | undefined,
+  reason: SkipReason,
+): SkippedTarget {
+  return deployment === undefined ? { model, reason } : { model, deployment, reason };
 }

@@ -48,7 +48,16 @@ export type SkipReason =
 /** A candidate that was not used, and why. */
 export interface SkippedTarget {
   model: string;
+  /** The model's deployment left out (its circuit, its ceiling); absent: the model as a whole. */
+  deployment?: string;
   reason: SkipReason;
+}
+
+/** `model`, or `model@deployment` when one deployment of it was left out. */
+export function skippedName(skipped: SkippedTarget): string {
+  return skipped.deployment === undefined
+    ? skipped.model
+    : `${skipped.model}@${skipped.deployment}`;
 }
 
 /** The reason in words, for error messages and logs. */
@@ -87,7 +96,7 @@ export function describeSkip(reason: SkipReason): string {
 
 /** `model: reason; …` for every skipped target, for an error's message. */
 export function describeSkipped(skipped: readonly SkippedTarget[]): string {
-  return skipped.map((s) => `${s.model}: ${describeSkip(s.reason)}`).join("; ");
+  return skipped.map((s) => `${skippedName(s)}: ${describeSkip(s.reason)}`).join("; ");
 }
 
 /**

@@ -15,21 +15,17 @@ import {
 import { schemaToolRequest } from "./forced-tool.ts";
 import type { ProviderSpec } from "./providers/provider.ts";
 import { DEFAULT_OUTPUT_RESERVE } from "./tokens.ts";
-import type { LLMChatRequest, LLMReasoningEffort, LLMReasoningRequest } from "./types.ts";
+import {
+  LLM_REASONING_EFFORTS,
+  type LLMChatRequest,
+  type LLMReasoningEffort,
+  type LLMReasoningRequest,
+} from "./types.ts";
 
 /** Anthropic's smallest thinking budget. */
 export const MIN_THINKING_BUDGET = 1_024;
 
-/** Effort levels, lowest first. */
-const EFFORT_ORDER: readonly LLMReasoningEffort[] = [
-  "none",
-  "minimal",
-  "low",
-  "medium",
-  "high",
-  "xhigh",
-  "max",
-];
+const EFFORT_ORDER: readonly LLMReasoningEffort[] = LLM_REASONING_EFFORTS;
 
 /**
  * The thinking budget an effort level stands for (Anthropic), and the output

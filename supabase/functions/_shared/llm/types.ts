@@ -109,8 +109,19 @@ export type LLMResponseFormat =
   | { type: "json_object" }
   | { type: "json_schema"; name: string; schema: JsonSchema; strict?: boolean };
 
+/** The reasoning effort levels, lowest first. */
+export const LLM_REASONING_EFFORTS = [
+  "none",
+  "minimal",
+  "low",
+  "medium",
+  "high",
+  "xhigh",
+  "max",
+] as const;
+
 /** How hard a reasoning model should think, in the words callers use across dialects. */
-export type LLMReasoningEffort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max";
+export type LLMReasoningEffort = typeof LLM_REASONING_EFFORTS[number];
 
 /**
  * A request for reasoning, mapped to each provider's own control (OpenAI's

@@ -17,6 +17,7 @@ return {1}
 export const ADD_TO_FIELDS: AtomicOperation<void> = {
   name: "add_to_fields",
   lua: ADD_LUA,
+  sql: "llm_state_op_add_to_fields",
   apply(fields, args) {
     const next: HashFields = { ...fields };
     for (let i = 1; i < args.length; i += 2) {
@@ -31,6 +32,7 @@ export const ADD_TO_FIELDS: AtomicOperation<void> = {
 export const READ_FIELDS: AtomicOperation<Record<string, number>> = {
   name: "read_fields",
   lua: "return redis.call('HGETALL', KEYS[1])",
+  sql: "llm_state_op_read_fields",
   apply(fields) {
     return { reply: Object.entries(fields ?? {}).flat() };
   },

@@ -26,7 +26,15 @@ export const METRICS_KEYS = {
   queues: "metrics:queues",
 } as const;
 
-/** The keys of the platform (`accountId` undefined) or of one account. */
+/**
+ * The scope of one gateway key's own series, inside its account's. As an
+ * account scope it lands in the accounts' list too, so a reset drops it.
+ */
+export function keyScope(accountId: string, keyId: string): string {
+  return `${accountId}:key:${keyId}`;
+}
+
+/** The keys of the platform (`accountId` undefined), of one account or of one key (`keyScope`). */
 export function scopeKeys(accountId?: string): ScopeKeys {
   if (accountId === undefined) return METRICS_KEYS;
   const base = `metrics:account:${accountId}`;

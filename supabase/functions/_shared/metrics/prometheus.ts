@@ -38,11 +38,16 @@ class Exposition {
   }
 }
 
-const seriesLabels = (s: SeriesTotals): Labels => ({
-  provider: s.labels.provider,
-  model: s.labels.model,
-  use_case: s.labels.useCase,
-});
+// A model's deployment is a label only on its deployments' series.
+const seriesLabels = (s: SeriesTotals): Labels =>
+  s.labels.deployment === undefined
+    ? { provider: s.labels.provider, model: s.labels.model, use_case: s.labels.useCase }
+    : {
+      provider: s.labels.provider,
+      model: s.labels.model,
+      use_case: s.labels.useCase,
+      deployment: s.labels.deployment,
+    };
 
 function histogram(
   name: string,
@@ -70,6 +75,14 @@ function histogram(
 }
 
 const STATE_VALUE = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 } as const;
+
+/** `llm_tokens_total`'s `type` label and the counter each reads. */
+const TOKEN_TYPES = [
+  ["input", "tok_in"],
+  ["output", "tok_out"],
+  ["cached_input", "tok_cached"],
+  ["reasoning", "tok_reasoning"],
+] as const;
 
 /** The exposition of `snapshot` and `circuits` at `now`. */
 export function prometheusText(
@@ -125,11 +138,11 @@ export function prometheusText(
   out.family(
     "llm_tokens_total",
     "counter",
-    "Tokens by type (input includes cached input).",
+    "Tokens by type (input includes cached input; output includes reasoning).",
     series.flatMap((s) =>
-      ([["input", "tok_in"], ["output", "tok_out"], ["cached_input", "tok_cached"]] as const).map((
-        [type, field],
-      ) => sample("llm_tokens_total", { ...seriesLabels(s), type }, s.counts[field] ?? 0))
+      TOKEN_TYPES.map(([type, field]) =>
+        sample("llm_tokens_total", { ...seriesLabels(s), type }, s.counts[field] ?? 0)
+      )
     ),
   );
   counter(

@@ -3,13 +3,15 @@
  * isolate's pending counts; they are added to the StateStore in batches (one
  * atomic add per series), so llm-metrics reads the same totals whichever
  * isolate serves it, and a request never waits on a metrics write. Each
- * request counts in the platform's series and in its account's.
+ * request counts in the platform's series, in its account's, and in its
+ * gateway key's when it came with one.
  */
 import type { StateStore } from "../store/state-store.ts";
 import { type QueueTimers, unrefTimers } from "../runtime/background-timers.ts";
 import { ADD_TO_FIELDS } from "./hash-ops.ts";
 import {
   type CountedQueue,
+  keyScope,
   METRICS_KEYS,
   METRICS_TTL_MS,
   scopeKeys,
@@ -18,6 +20,7 @@ import {
 import {
   accountOfSample,
   addSample,
+  keyOfSample,
   type LabelVocabulary,
   type RequestSample,
   seriesKeyOf,
@@ -74,6 +77,10 @@ export class MetricsRecorder {
     addSample(pendingCounts(this.#pending, PLATFORM, key), sample);
     const account = accountOfSample(sample);
     if (account !== undefined) addSample(pendingCounts(this.#pending, account, key), sample);
+    const gatewayKey = keyOfSample(sample);
+    if (gatewayKey !== undefined) {
+      addSample(pendingCounts(this.#pending, keyScope(account!, gatewayKey), key), sample);
+    }
     this.#pendingRequests++;
     this.#schedule();
   }

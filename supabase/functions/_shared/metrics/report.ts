@@ -2,7 +2,8 @@
  * The JSON answer of llm-metrics: per provider (with its models and use
  * cases), the aggregate, circuit states, uptime; for the platform also what
  * the background queues set aside. `accountId` says whose figures these are
- * (null: the whole platform).
+ * (null: the whole platform), `keyId` (when present) which of the account's
+ * gateway keys.
  */
 import type { CircuitState } from "../llm/resilience.ts";
 import type { MetricsSnapshot } from "./snapshot.ts";
@@ -32,6 +33,7 @@ export function metricsReport(
       ...summarize(addCounts(series.map((s) => s.counts))),
       models: series.map((s) => ({
         model: s.labels.model,
+        ...(s.labels.deployment !== undefined ? { deployment: s.labels.deployment } : {}),
         useCase: s.labels.useCase,
         ...summarize(s.counts),
       })),
@@ -40,6 +42,7 @@ export function metricsReport(
   return {
     success: true,
     accountId: snapshot.accountId ?? null,
+    ...(snapshot.keyId !== undefined ? { keyId: snapshot.keyId } : {}),
     metrics,
     aggregated: summarize(addCounts(snapshot.series.map((s) => s.counts))),
     circuits,

@@ -14,8 +14,12 @@ import { bucketIndex, LATENCY_BUCKETS_MS } from "./buckets.ts";
 export interface RequestSample {
   /** The account the request was made for; its series count it too. */
   accountId?: string;
+  /** The gateway key the request came with; its own series (inside its account's) count it too. */
+  keyId?: string;
   provider?: string;
   model?: string;
+  /** The model's deployment that served; absent: the model has none (its series keep three labels). */
+  deployment?: string;
   useCase?: string;
   outcome: "ok" | "error" | "aborted";
   errorCode?: string;
@@ -27,6 +31,8 @@ export interface RequestSample {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
+  /** Output tokens spent reasoning (inside `outputTokens`); absent: none. */
+  reasoningTokens?: number;
   costUsd: number;
   /** Provider calls made (retries and fallbacks included). */
   attempts: number;
@@ -43,6 +49,8 @@ export interface SeriesLabels {
   provider: string;
   model: string;
   useCase: string;
+  /** Only on the series of a model's deployment. */
+  deployment?: string;
 }
 
 /** The closed sets labels are drawn from; anything else is `other` (absent: `none`). */
@@ -50,19 +58,28 @@ export interface LabelVocabulary {
   providers: ReadonlySet<string>;
   models: ReadonlySet<string>;
   useCases: ReadonlySet<string>;
+  /** The configured deployments' names; absent: none configured. */
+  deployments?: ReadonlySet<string>;
 }
+
+const NO_DEPLOYMENTS: ReadonlySet<string> = new Set();
 
 const bounded = (value: string | undefined, known: ReadonlySet<string>) =>
   value === undefined ? "none" : known.has(value) ? value : "other";
 
 /**
  * The key of the series `sample` belongs to in the store: its labels, each
- * bounded by `vocabulary`, joined by `|` (none of them can hold one).
+ * bounded by `vocabulary`, joined by `|` (none of them can hold one). A
+ * deployment is a fourth label, only when there is one, so the series of a
+ * model without deployments keep the keys they always had.
  */
 export function seriesKeyOf(sample: RequestSample, vocabulary: LabelVocabulary): string {
-  return `${bounded(sample.provider, vocabulary.providers)}|${
+  const key = `${bounded(sample.provider, vocabulary.providers)}|${
     bounded(sample.model, vocabulary.models)
   }|${bounded(sample.useCase, vocabulary.useCases)}`;
+  return sample.deployment === undefined
+    ? key
+    : `${key}|${bounded(sample.deployment, vocabulary.deployments ?? NO_DEPLOYMENTS)}`;
 }
 
 /**
@@ -73,10 +90,20 @@ export function accountOfSample(sample: RequestSample): string | undefined {
   return isUuid(sample.accountId) ? sample.accountId : undefined;
 }
 
+/**
+ * The gateway key whose series also count `sample`, if any: only with an
+ * account, and only ids shaped like the database's.
+ */
+export function keyOfSample(sample: RequestSample): string | undefined {
+  return isUuid(sample.accountId) && isUuid(sample.keyId) ? sample.keyId : undefined;
+}
+
 /** The labels back from a series key. */
 export function labelsFromKey(key: string): SeriesLabels {
-  const [provider = "none", model = "none", useCase = "none"] = key.split("|");
-  return { provider, model, useCase };
+  const [provider = "none", model = "none", useCase = "none", deployment] = key.split("|");
+  return deployment === undefined
+    ? { provider, model, useCase }
+    : { provider, model, useCase, deployment };
 }
 
 /** Cost is counted in whole nano-dollars so that isolates' sums add exactly. */
@@ -131,6 +158,7 @@ export function addSample(fields: Record<string, number>, sample: RequestSample)
   add(fields, "tok_in", sample.inputTokens);
   add(fields, "tok_out", sample.outputTokens);
   add(fields, "tok_cached", sample.cachedInputTokens);
+  add(fields, "tok_reasoning", sample.reasoningTokens ?? 0);
   add(fields, "cost_nano", Math.round(sample.costUsd * NANO));
   // Calls beyond one per target tried are retries; a served fallback counts once.
   add(fields, "retries", Math.max(0, sample.attempts - 1 - sample.fallbackIndex));

@@ -9,6 +9,7 @@ import { READ_FIELDS } from "./hash-ops.ts";
 import {
   COUNTED_QUEUES,
   type CountedQueue,
+  keyScope,
   METRICS_KEYS,
   METRICS_TTL_MS,
   scopeKeys,
@@ -29,6 +30,8 @@ export type QueueTotals = Record<CountedQueue, { setAside: number }>;
 export interface MetricsSnapshot {
   /** The account this snapshot is of; undefined for the platform. */
   accountId?: string;
+  /** The account's gateway key this snapshot is of; undefined: the whole account (or platform). */
+  keyId?: string;
   series: SeriesTotals[];
   /** ISO time counting started; undefined before the first flush. */
   startedAt?: string;
@@ -37,11 +40,18 @@ export interface MetricsSnapshot {
 }
 
 /**
- * Reads every series of the platform (`accountId` undefined) or of one
- * account. The reads go out together: one pipelined round trip on Redis.
+ * Reads every series of the platform (`accountId` undefined), of one
+ * account, or of one of its gateway keys (`keyId`). The reads go out
+ * together: one pipelined round trip on Redis.
  */
-export async function readMetrics(store: StateStore, accountId?: string): Promise<MetricsSnapshot> {
-  const keys = scopeKeys(accountId);
+export async function readMetrics(
+  store: StateStore,
+  accountId?: string,
+  keyId?: string,
+): Promise<MetricsSnapshot> {
+  const keys = scopeKeys(
+    accountId !== undefined && keyId !== undefined ? keyScope(accountId, keyId) : accountId,
+  );
   const [index, startedAt, queueFields] = await Promise.all([
     store.run(READ_FIELDS, keys.index, []),
     store.get<string>(keys.started),
@@ -53,6 +63,7 @@ export async function readMetrics(store: StateStore, accountId?: string): Promis
   );
   return {
     ...(accountId !== undefined ? { accountId } : {}),
+    ...(accountId !== undefined && keyId !== undefined ? { keyId } : {}),
     series: seriesKeys.map((key, i) => ({ labels: labelsFromKey(key), counts: counts[i] }))
       .filter((series) => (series.counts.requests ?? 0) > 0),
     startedAt,

@@ -23,6 +23,8 @@ export interface MetricsSummary {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
+  /** Of `outputTokens`, those spent reasoning. */
+  reasoningTokens: number;
   totalTokens: number;
   totalCost: number;
   avgCost: number;
@@ -90,6 +92,7 @@ export function summarize(counts: Record<string, number>): MetricsSummary {
     inputTokens,
     outputTokens,
     cachedInputTokens: n("tok_cached"),
+    reasoningTokens: n("tok_reasoning"),
     totalTokens: inputTokens + outputTokens,
     totalCost: round(cost, 9),
     avgCost: round(per(cost), 9),

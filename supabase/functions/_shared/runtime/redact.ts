@@ -17,6 +17,14 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\bxai-[A-Za-z0-9]{10,}/g, "xai-[redacted]"],
   [/\bAIza[0-9A-Za-z_-]{20,}/g, "AIza[redacted]"],
   [/\bsb_secret_[A-Za-z0-9_-]{6,}/g, "sb_secret_[redacted]"],
+  // The gateway's own keys; a listed prefix (`llmk_` and 7 characters) is too short to match.
+  [/\bllmk_[A-Za-z0-9_-]{20,}/g, "llmk_[redacted]"],
+  // Alert webhooks' signing secrets, and Slack webhook URLs, whose path is their secret.
+  [/\bwhsec_[A-Za-z0-9_-]{10,}/g, "whsec_[redacted]"],
+  [
+    /\bhooks\.slack\.com\/(services|workflows|triggers)\/[^\s"'<>]+/gi,
+    "hooks.slack.com/$1/[redacted]",
+  ],
   // key=value and "key": "value" forms in URLs, headers and JSON.
   [
     /\b(api[_-]?key|x-api-key|access[_-]?token|secret|password|authorization)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]{4,}/gi,
@@ -29,7 +37,7 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
 
 /** Cheap first look: text without any of these cannot match a pattern above. */
 const MIGHT_HOLD_SECRET =
-  /eyJ|bearer|sk-|gsk_|xai-|AIza|sb_secret_|key|token|secret|password|authorization|\*{4}|•{4}/i;
+  /eyJ|bearer|sk-|gsk_|xai-|AIza|sb_secret_|llmk_|whsec_|hooks\.slack|key|token|secret|password|authorization|\*{4}|•{4}/i;
 
 /** Returns `text` with every secret-looking token replaced by a marker. */
 export function redactSecrets(text: string): string {

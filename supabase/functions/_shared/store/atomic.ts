@@ -1,9 +1,11 @@
 /**
  * Atomic operations on one hash: the unit of consistency of the StateStore.
- * Each operation is written twice, as a Lua script (run by Redis as one
- * command, so isolates never interleave inside it) and as the same step over
- * a hash in memory (the embedded store). The contract tests run both on the
- * same inputs and compare the replies, which keeps the two in step.
+ * Each operation is written three times: as a Lua script (run by Redis as one
+ * command, so isolates never interleave inside it), as a SQL function in the
+ * state-store migration (run by Postgres with the key's row locked), and as
+ * the same step over a hash in memory (the embedded store). The contract
+ * tests run all of them on the same inputs and compare the replies, which
+ * keeps the three in step.
  */
 
 /** A hash's fields as Redis stores them: strings. */
@@ -30,6 +32,12 @@ export interface AtomicOperation<R> {
   readonly name: string;
   /** Lua over the hash at KEYS[1] with ARGV; must return a flat array of integers or strings. */
   readonly lua: string;
+  /**
+   * The SQL function (in supabase/migrations, named `llm_state_op_…`) that is
+   * this step for the Postgres store: `(fields jsonb, args text[]) returns
+   * jsonb`, answering `{reply, fields?, ttl?}` exactly as `apply` answers.
+   */
+  readonly sql: string;
   /**
    * The same step in memory, on the hash as it is now (undefined when absent
    * or expired). `fields` is the store's own (frozen) hash: a step returns a

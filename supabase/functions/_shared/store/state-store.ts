@@ -2,16 +2,16 @@
  * Shared, expiring state: what must hold across requests and, with a
  * distributed backend, across isolates (caches, rate limits, circuit
  * breakers, budget ledgers). The embedded default keeps it in this isolate's
- * memory; `UpstashStateStore` keeps it in Redis. Anything that must be
- * consistent across isolates is an `AtomicOperation`, never a read followed
- * by a write from TypeScript.
+ * memory; `UpstashStateStore` keeps it in Redis and `PostgresStateStore` in
+ * the project's database. Anything that must be consistent across isolates is
+ * an `AtomicOperation`, never a read followed by a write from TypeScript.
  */
 import type { AtomicArg, AtomicOperation, HashFields } from "./atomic.ts";
 
 /** A key-value store with per-key expiry and atomic hash operations. */
 export interface StateStore {
   /** Which backend this is, for logs and health. */
-  readonly kind: "memory" | "upstash";
+  readonly kind: "memory" | "upstash" | "postgres";
   /** A value written by `set` (values must survive a JSON round trip). */
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown, ttlMs: number): Promise<void>;

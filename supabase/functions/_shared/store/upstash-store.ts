@@ -9,6 +9,8 @@
 import { Redis } from "@upstash/redis";
 import type { AtomicArg, AtomicOperation, AtomicReply } from "./atomic.ts";
 import type { StateStore } from "./state-store.ts";
+import { NearCache } from "./near-cache.ts";
+import { StoreUnavailableError } from "./store-error.ts";
 import { errorMessage } from "../runtime/error-message.ts";
 
 /** How to reach the Redis database. */
@@ -29,24 +31,16 @@ export interface UpstashStateStoreOptions {
   nearCacheMs?: number;
 }
 
-const NEAR_CACHE_ENTRIES = 1_000;
-
-/** A store call that failed; the message never carries the command's arguments. */
-export class StoreUnavailableError extends Error {
-  override name = "StoreUnavailableError";
-}
-
 /** StateStore on Upstash Redis. */
 export class UpstashStateStore implements StateStore {
   readonly kind = "upstash";
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #shas = new Map<string, Promise<string>>();
-  readonly #nearCacheMs: number;
-  readonly #near = new Map<string, { raw: string | null; until: number }>();
+  readonly #near: NearCache;
 
   constructor(options: UpstashStateStoreOptions) {
-    this.#nearCacheMs = options.nearCacheMs ?? 0;
+    this.#near = new NearCache(options.nearCacheMs ?? 0);
     const retries = options.retries ?? 2;
     this.#redis = new Redis({
       url: options.url,
@@ -60,15 +54,12 @@ export class UpstashStateStore implements StateStore {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const near = this.#near.get(key);
-    let raw: string | null | undefined;
-    if (near && near.until > Date.now()) {
-      raw = near.raw;
-    } else {
-      raw = await this.#call("get", () => this.#redis.get<string>(this.#prefix + key));
-      this.#remember(key, raw ?? null);
+    let raw = this.#near.read(key);
+    if (raw === undefined) {
+      raw = await this.#call("get", () => this.#redis.get<string>(this.#prefix + key)) ?? null;
+      this.#near.remember(key, raw);
     }
-    return raw === null || raw === undefined ? undefined : JSON.parse(raw) as T;
+    return raw === null ? undefined : JSON.parse(raw) as T;
   }
 
   async set(key: string, value: unknown, ttlMs: number): Promise<void> {
@@ -78,7 +69,7 @@ export class UpstashStateStore implements StateStore {
       "set",
       () => this.#redis.set(this.#prefix + key, raw, { px: Math.ceil(ttlMs) }),
     );
-    this.#remember(key, raw);
+    this.#near.remember(key, raw);
   }
 
   async setIfAbsent(key: string, value: unknown, ttlMs: number): Promise<boolean> {
@@ -95,7 +86,7 @@ export class UpstashStateStore implements StateStore {
 
   async delete(...keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    for (const key of keys) this.#near.delete(key);
+    for (const key of keys) this.#near.forget(key);
     await this.#call("del", () => this.#redis.del(...keys.map((key) => this.#prefix + key)));
   }
 
@@ -117,13 +108,6 @@ export class UpstashStateStore implements StateStore {
       }
     });
     return operation.decode(reply);
-  }
-
-  #remember(key: string, raw: string | null): void {
-    if (this.#nearCacheMs <= 0) return;
-    this.#near.delete(key);
-    this.#near.set(key, { raw, until: Date.now() + this.#nearCacheMs });
-    if (this.#near.size > NEAR_CACHE_ENTRIES) this.#near.delete(this.#near.keys().next().value!);
   }
 
   async #call<T>(what: string, call: () => Promise<T>): Promise<T> {

@@ -8,7 +8,10 @@ import type { EnvReader } from "../../_shared/runtime/env.ts";
 import { createRouterFromEnv, type RouterEnvDeps } from "../../_shared/router-env/from-env.ts";
 import type { LLMRouter } from "../../_shared/llm/router.ts";
 import type { PreferenceSource } from "../../_shared/llm/routing.ts";
-import { StoreCircuitBreakers } from "../../_shared/guards/store-breakers.ts";
+import {
+  type CircuitTransition,
+  StoreCircuitBreakers,
+} from "../../_shared/guards/store-breakers.ts";
 import type { StateStore } from "../../_shared/store/state-store.ts";
 
 /** What tests and the dev server may inject into the router (never its circuits: those are the store's). */
@@ -28,6 +31,8 @@ export function platformRouterFrom(
     preferences?: PreferenceSource;
     deps?: PlatformRouterDeps;
     onCircuitError: (error: unknown) => void;
+    /** Hears each circuit state change, once across the isolates sharing the store (alerts). */
+    onCircuitTransition?: (transition: CircuitTransition) => void;
   },
   warnings: string[],
 ): PlatformRouter {
@@ -37,7 +42,12 @@ export function platformRouterFrom(
     ...(options.preferences ? { preferences: options.preferences } : {}),
     // Built with the router's own breaker policy; an account's router (withApiKeys) gets the same one.
     breakers: (policy) =>
-      circuits ??= new StoreCircuitBreakers(store, policy, options.onCircuitError),
+      circuits ??= new StoreCircuitBreakers(
+        store,
+        policy,
+        options.onCircuitError,
+        options.onCircuitTransition,
+      ),
   }, warnings);
   if (!circuits) throw new Error("the router did not build its circuit breakers");
   return { router, circuits };

@@ -10,6 +10,7 @@ import {
   type GuardEnvSettings,
   guardSettingsFromEnv,
 } from "../../_shared/guards/settings-from-env.ts";
+import { type HttpWebhooks, httpWebhooksSetting } from "../../_shared/alerts/webhook-url.ts";
 import { type EmbeddingLimits, embeddingLimitsFromEnv } from "../embedding-limits.ts";
 
 /** The settings. */
@@ -30,6 +31,8 @@ export interface RouterSettings {
   embeddings: EmbeddingLimits;
   /** Rate limits, ceilings, response cache, disconnect policy, prompt auditing. */
   guards: GuardEnvSettings;
+  /** Whether alert webhooks may be plain http to this machine (LLM_ALLOW_HTTP_WEBHOOKS). */
+  httpWebhooks: HttpWebhooks;
 }
 
 /** Reads the settings; malformed values go to `warnings`. */
@@ -61,5 +64,6 @@ export function routerSettingsFrom(env: EnvReader, warnings: string[]): RouterSe
     jobBatchSize: intSetting(env, "LLM_JOB_BATCH_SIZE", 5, { min: 1, max: 100 }, warnings),
     embeddings: embeddingLimitsFromEnv(env, warnings),
     guards: guardSettingsFromEnv(env, warnings),
+    httpWebhooks: httpWebhooksSetting(env, warnings),
   };
 }
