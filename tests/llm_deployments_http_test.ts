@@ -16,6 +16,9 @@ import { readMetrics } from "../supabase/functions/_shared/metrics/snapshot.ts";
 import { summarize } from "../supabase/functions/_shared/metrics/summary.ts";
 import { prometheusText } from "../supabase/functions/_shared/metrics/prometheus.ts";
 import { metricsReport } from "../supabase/functions/_shared/metrics/report.ts";
+import { createMetricsApp } from "../supabase/functions/llm-metrics/app.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
+import { testLogger } from "./helpers/logs.ts";
 
 const ACCOUNT = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
 const KEY_PRIMARY = "sk-deploy-primary-key-7f3a9c";
@@ -74,6 +77,34 @@ Deno.test("deployments over HTTP: header, own keys, failover and circuit per dep
     assert.equal(skipping.get("x-llm-deployment"), "standby");
     assert.equal(skipping.get("x-llm-skipped"), "gpt-4o-mini@primary=circuit-open");
     assert.equal(world.mock.requests.at(-1)?.apiKey, KEY_STANDBY, "the open primary is not called");
+
+    // llm-metrics, sharing the store, lists each deployment's circuit (the model has none of its own).
+    const metrics = createMetricsApp({
+      env: mapEnv({
+        SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+        LLM_DEPLOYMENTS: JSON.stringify({
+          "gpt-4o-mini": [{ name: "primary", weight: 1 }, { name: "standby", weight: 0 }],
+        }),
+      }),
+      log: testLogger("llm-metrics"),
+      store,
+    });
+    const read = (format = "") =>
+      metrics(
+        new Request(`http://127.0.0.1/functions/v1/llm-metrics${format}`, {
+          headers: { authorization: `Bearer ${SERVICE_KEY}` },
+        }),
+      );
+    const report = await (await read()).json();
+    assert.deepEqual(
+      report.circuits.filter((c: { model: string }) => c.model === "gpt-4o-mini"),
+      // A closed circuit shows once its model's traffic is in the counters; an open one always.
+      [{ provider: "openai", model: "gpt-4o-mini", deployment: "primary", state: "OPEN" }],
+    );
+    assert.match(
+      await (await read("?format=prometheus")).text(),
+      /llm_circuit_state\{provider="openai",model="gpt-4o-mini",deployment="primary"\} 1/,
+    );
 
     const unknown = await callJson("POST", `${world.url}/circuits/reset`, SERVICE_KEY, {
       provider: "openai",

@@ -180,11 +180,21 @@ async function circuitsOf(
   snapshot: MetricsSnapshot,
 ): Promise<CircuitReport[]> {
   const served = new Set(snapshot.series.map(({ labels }) => `${labels.provider}:${labels.model}`));
-  const readings = await Promise.all(
-    world.catalog.all().map(async (model) => ({
+  // A model with deployments has one circuit per deployment and none of its own.
+  const circuits = world.catalog.all().flatMap((model) =>
+    (world.deployments[model.id] ?? [undefined]).map((deployment) => ({
       provider: model.provider,
       model: model.id,
-      state: await world.breakers.state(platformCircuitKey(model.provider, model.id), world.now()),
+      ...(deployment ? { deployment: deployment.name } : {}),
+    }))
+  );
+  const readings: CircuitReport[] = await Promise.all(
+    circuits.map(async (circuit) => ({
+      ...circuit,
+      state: await world.breakers.state(
+        platformCircuitKey(circuit.provider, circuit.model, circuit.deployment),
+        world.now(),
+      ),
     })),
   );
   return readings.filter((c) => c.state !== "CLOSED" || served.has(`${c.provider}:${c.model}`));

@@ -10,6 +10,7 @@ import type { CallerCredentials, Memberships } from "../_shared/http/callers.ts"
 import { callerCredentialsFromEnv } from "../_shared/http/caller-credentials.ts";
 import { ModelCatalog } from "../_shared/llm/catalog.ts";
 import { routerConfigFrom } from "../_shared/llm/config.ts";
+import type { DeploymentsByModel } from "../_shared/llm/deployment-config.ts";
 import { StoreCircuitBreakers } from "../_shared/guards/store-breakers.ts";
 import { BudgetGuard } from "../_shared/guards/budgets.ts";
 import { GuardSettingsRepository } from "../_shared/data/guard-settings.ts";
@@ -38,6 +39,8 @@ export interface MetricsWorld {
   now: () => number;
   credentials: CallerCredentials;
   catalog: ModelCatalog;
+  /** The models served by several deployments, whose circuits are each deployment's. */
+  deployments: DeploymentsByModel;
   breakers: StoreCircuitBreakers;
   memberships?: Memberships;
   guardSettings?: GuardSettingsRepository;
@@ -71,6 +74,7 @@ export async function buildMetricsWorld(deps: MetricsWorldDeps): Promise<Metrics
       warnings,
     ),
     catalog: new ModelCatalog(config.extraModels),
+    deployments: config.deployments,
     breakers: new StoreCircuitBreakers(store, config.breaker),
     memberships: db ? membershipsIn(db) : undefined,
     guardSettings,

@@ -169,9 +169,17 @@ export function prometheusText(
   out.family(
     "llm_circuit_state",
     "gauge",
-    "Circuit per provider and model: 0 closed, 1 open, 2 half-open.",
+    "Circuit per provider, model and deployment: 0 closed, 1 open, 2 half-open.",
     circuits.map((c) =>
-      sample("llm_circuit_state", { provider: c.provider, model: c.model }, STATE_VALUE[c.state])
+      sample(
+        "llm_circuit_state",
+        {
+          provider: c.provider,
+          model: c.model,
+          ...(c.deployment !== undefined ? { deployment: c.deployment } : {}),
+        },
+        STATE_VALUE[c.state],
+      )
     ),
   );
   out.family(

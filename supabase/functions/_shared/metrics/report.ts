@@ -13,6 +13,8 @@ import { addCounts, summarize } from "./summary.ts";
 export interface CircuitReport {
   provider: string;
   model: string;
+  /** One deployment's circuit (`LLM_DEPLOYMENTS`); absent: the model's own. */
+  deployment?: string;
   state: CircuitState;
 }
 
