@@ -470,6 +470,45 @@ Deno.test("providers: an open circuit reports the provider unhealthy without a p
   }
 });
 
+Deno.test("providers: a model behind deployments is out only when every deployment's circuit is open", async () => {
+  const mocks = await startMocks();
+  const { endpoint, prefix, env } = await upstashEnv();
+  try {
+    const store = new UpstashStateStore({ url: endpoint.url, token: endpoint.token, prefix });
+    const breakers = new StoreCircuitBreakers(store, {
+      failureThreshold: 1,
+      openMs: 60_000,
+      halfOpenSuccesses: 1,
+    });
+    const health = healthInstance(mocks, {
+      ...env,
+      LLM_DEPLOYMENTS: JSON.stringify({
+        "gpt-4o-mini": [{ name: "a", weight: 1 }, { name: "b", weight: 1 }],
+      }),
+    });
+    // One deployment out: the model is still served, so the provider is healthy, but degraded.
+    await breakers.recordFailure("platform:openai:gpt-4o-mini@a", Date.now());
+    const one = await health.call("/providers", { method: "GET" });
+    assert.equal(byName(one.json, "openai").healthy, true);
+    assert.equal(byName(one.json, "openai").circuit, "HALF_OPEN");
+    // Both out: routing sends the model nothing, and health says so without a ping.
+    await breakers.recordFailure("platform:openai:gpt-4o-mini@b", Date.now());
+    const pings = mocks.openai.requests.length;
+    const both = await health.call("/check", {
+      method: "POST",
+      headers: { authorization: `Bearer ${SERVICE_KEY}` },
+    });
+    const openai = byName(both.json, "openai");
+    assert.equal(openai.healthy, false, JSON.stringify(both.json));
+    assert.equal(openai.circuit, "OPEN");
+    assert.match(openai.error, /circuit open for gpt-4o-mini/);
+    assert.equal(mocks.openai.requests.length, pings);
+  } finally {
+    await endpoint.close();
+    await mocks.close();
+  }
+});
+
 Deno.test("providers: with the store down, an isolate still checks, caches in memory and warns once", async () => {
   const mocks = await startMocks();
   try {

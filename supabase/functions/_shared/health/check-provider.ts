@@ -14,7 +14,7 @@ import { platformCircuitKey } from "../llm/circuit-key.ts";
 
 /** What checking a provider needs. */
 export interface ProviderCheckDeps {
-  router: Pick<LLMRouter, "probe" | "catalog">;
+  router: Pick<LLMRouter, "probe" | "catalog" | "deployments">;
   /** Circuits as the router keeps them; only read, never written. */
   circuits: Pick<CircuitBreakerStore, "state">;
   now: () => number;
@@ -33,9 +33,15 @@ export async function checkProvider(
 ): Promise<ProviderHealthRecord> {
   const checkedAt = new Date(deps.now()).toISOString();
   const models = deps.router.catalog.all().filter((m) => m.provider === provider);
+  const deployments = deps.router.deployments();
   const circuits = await Promise.all(models.map(async (m) => ({
     model: m.id,
-    state: await deps.circuits.state(platformCircuitKey(provider, m.id), deps.now()),
+    state: await modelCircuit(
+      deps,
+      provider,
+      m.id,
+      deployments.filter((d) => d.model === m.id).map((d) => d.deployment.name),
+    ),
   })));
   const open = circuits.find((c) => c.state === "OPEN");
   if (open) {
@@ -69,4 +75,28 @@ export async function checkProvider(
       circuit,
     };
   }
+}
+
+/**
+ * A model's circuit as routing sees it. A model served by several
+ * deployments has one circuit per deployment and is out (OPEN) only when
+ * all of them are; while some are out it reads HALF_OPEN (degraded, still
+ * served).
+ */
+async function modelCircuit(
+  deps: ProviderCheckDeps,
+  provider: string,
+  model: string,
+  deployments: readonly string[],
+): Promise<CircuitState> {
+  if (deployments.length === 0) {
+    return await deps.circuits.state(platformCircuitKey(provider, model), deps.now());
+  }
+  const states = await Promise.all(
+    deployments.map((name) =>
+      deps.circuits.state(platformCircuitKey(provider, model, name), deps.now())
+    ),
+  );
+  if (states.every((state) => state === "OPEN")) return "OPEN";
+  return states.every((state) => state === "CLOSED") ? "CLOSED" : "HALF_OPEN";
 }

@@ -30,7 +30,7 @@ const LOCK_MARGIN_MS = 5_000;
 /** What the checks are built from. */
 export interface ProviderChecksOptions {
   store: StateStore;
-  router: Pick<LLMRouter, "providers" | "probe" | "catalog">;
+  router: Pick<LLMRouter, "providers" | "probe" | "catalog" | "deployments">;
   /** The router's circuits over the same store; only read. */
   circuits: Pick<CircuitBreakerStore, "state">;
   settings: HealthSettings;
