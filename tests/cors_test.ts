@@ -1,6 +1,10 @@
 /** CORS: preflight answered, headers on every response, allow-list honoured. */
 import assert from "node:assert/strict";
 import { directWorld } from "./helpers/direct-world.ts";
+import { routerHttpWorld } from "./helpers/router-http-world.ts";
+import { carriesCommonHeaders, createFunctionApp } from "../supabase/functions/_shared/http/app.ts";
+import { mapEnv } from "../supabase/functions/_shared/runtime/env.ts";
+import { jsonLogger } from "../supabase/functions/_shared/runtime/log.ts";
 import { corsHeaders, corsPolicyFrom } from "../supabase/functions/_shared/http/cors.ts";
 
 Deno.test("cors: OPTIONS preflight is 204 with methods, headers and max-age, and needs no token", async () => {
@@ -70,4 +74,57 @@ Deno.test("cors: policy parsing treats empty and * as any origin", () => {
   assert.deepEqual(corsPolicyFrom(" * "), { allowedOrigins: "*" });
   const headers = corsHeaders(new Request("http://x"), corsPolicyFrom("https://a.example"));
   assert.equal(headers["access-control-allow-origin"], undefined);
+});
+
+Deno.test("cors: llm-router's chat answers, JSON and streamed, carry the CORS headers and x-request-id once", async () => {
+  const world = await routerHttpWorld({ CORS_ALLOWED_ORIGINS: "https://app.example.com" });
+  try {
+    for (const stream of [false, true]) {
+      const response = await fetch(`${world.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${world.memberToken}`,
+          "content-type": "application/json",
+          origin: "https://app.example.com",
+          "x-request-id": `cors-check-${stream}`,
+        },
+        body: JSON.stringify({
+          model: "gpt-4o-mini",
+          messages: [{ role: "user", content: "hi" }],
+          stream,
+        }),
+      });
+      await response.arrayBuffer();
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("access-control-allow-origin"), "https://app.example.com");
+      assert.equal(response.headers.get("vary"), "Origin");
+      assert.match(response.headers.get("access-control-expose-headers")!, /x-llm-cache/);
+      assert.equal(response.headers.get("x-request-id"), `cors-check-${stream}`);
+      assert.ok(response.headers.get("x-llm-provider"));
+    }
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test("cors: a response built with the common headers is sent as built; others get them added", async () => {
+  const app = createFunctionApp({
+    name: "fn",
+    env: mapEnv({}),
+    log: jsonLogger("fn", () => {}),
+    route: ({ path, commonHeaders }) =>
+      path === "/built"
+        ? carriesCommonHeaders(new Response("built", { headers: { ...commonHeaders } }))
+        : new Response("plain"),
+  });
+  for (const path of ["/built", "/plain"]) {
+    const response = await app(
+      new Request(`http://localhost/functions/v1/fn${path}`, {
+        headers: { "x-request-id": "common-headers-1" },
+      }),
+    );
+    await response.arrayBuffer();
+    assert.equal(response.headers.get("x-request-id"), "common-headers-1", path);
+    assert.equal(response.headers.get("access-control-allow-origin"), "*", path);
+  }
 });

@@ -34,7 +34,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
     name: "llm-router",
     env: deps.env,
     log: deps.log,
-    route: async ({ request, path, requestId }) => {
+    route: async ({ request, path, requestId, commonHeaders }) => {
       const started = performance.now();
       const current = await world.get();
       const { method } = request;
@@ -61,6 +61,7 @@ export function createRouterApp(deps: RouterAppDeps): RouterApp {
           signal: request.signal,
           started,
           requestId,
+          commonHeaders,
           access: (requested) => accountAccess(caller, requested, current.memberships),
         };
         return await route.handler(context);

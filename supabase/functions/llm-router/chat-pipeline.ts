@@ -11,6 +11,7 @@
  * A new dialect is a new `ChatDialect`; nothing here changes.
  */
 import { jsonResponse } from "../_shared/http/errors.ts";
+import { carriesCommonHeaders } from "../_shared/http/app.ts";
 import { SSE_HEADERS } from "../_shared/runtime/sse.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
 import type { ModelCatalog } from "../_shared/llm/catalog.ts";
@@ -112,23 +113,31 @@ export class ChatPipeline {
             heartbeatMs: routed.heartbeatMs,
           },
         );
-        return new Response(body, {
-          headers: {
-            ...SSE_HEADERS,
-            ...routeHeadersSince(routed.route, started),
-            ...rateLimitHeaders(rateLimit),
-            "x-llm-cache": cache,
-          },
-        });
+        return withCommon(
+          new Response(body, {
+            headers: {
+              ...SSE_HEADERS,
+              ...routeHeadersSince(routed.route, started),
+              ...rateLimitHeaders(rateLimit),
+              "x-llm-cache": cache,
+              ...request.commonHeaders,
+            },
+          }),
+          request,
+        );
       }
       const { answer, cache, rateLimit } = await this.deps.flow.answer(flow);
       const cached = cache === "HIT";
       reporter.answered(answer.route, answer.usage, answer.costUsd, cached);
-      return jsonResponse(render.json(answer, cached), 200, {
-        ...routeHeadersSince(answer.route, started),
-        ...rateLimitHeaders(rateLimit),
-        "x-llm-cache": cache,
-      });
+      return withCommon(
+        jsonResponse(render.json(answer, cached), 200, {
+          ...routeHeadersSince(answer.route, started),
+          ...rateLimitHeaders(rateLimit),
+          "x-llm-cache": cache,
+          ...request.commonHeaders,
+        }),
+        request,
+      );
     } catch (error) {
       if (error instanceof LLMError) reporter.failed(error, chat.stream);
       throw error;
@@ -184,6 +193,11 @@ export class ChatPipeline {
       this.deps.auditPrompts ? promptText(chat.route.chat.messages) : undefined,
     );
   }
+}
+
+/** `response`, marked as carrying the common headers when `request` had them to put in. */
+function withCommon(response: Response, request: RequestContext): Response {
+  return request.commonHeaders ? carriesCommonHeaders(response) : response;
 }
 
 /**

@@ -14,6 +14,12 @@ export interface RequestContext {
   /** `performance.now()` when the request arrived. */
   started: number;
   requestId: string;
+  /**
+   * Headers every response carries (CORS, `x-request-id`); a handler that puts
+   * them into its response returns it through `carriesCommonHeaders`. Absent
+   * outside HTTP (tests building a context): the shell adds them.
+   */
+  commonHeaders?: Readonly<Record<string, string>>;
   /** The account to act for and the caller's role in it (403 when the caller may not). */
   access(requested: string | undefined): Promise<AccountAccess>;
 }

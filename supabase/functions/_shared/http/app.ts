@@ -17,6 +17,30 @@ export interface RouteContext {
   /** Path after the function name: `/`, `/health`, `/v1/chat/completions` … */
   path: string;
   requestId: string;
+  /**
+   * The headers every response gets (CORS, `x-request-id`). A route that puts
+   * them into its response itself (last, so they win as they would here) and
+   * hands it to `carriesCommonHeaders` has it returned as it is.
+   */
+  commonHeaders: Readonly<Record<string, string>>;
+}
+
+/**
+ * Set on a response built with its request's `commonHeaders` already (a
+ * property, not a WeakSet: a set of every response would cost each GC).
+ */
+const COMPLETE = Symbol("carries common headers");
+
+type Marked = Response & { [COMPLETE]?: true };
+
+/**
+ * Marks `response` as built with its request's `commonHeaders`, so the shell
+ * does not add them again: setting headers on a built response costs a copy
+ * of its header list and the runtime's fast path for sending it.
+ */
+export function carriesCommonHeaders(response: Response): Response {
+  (response as Marked)[COMPLETE] = true;
+  return response;
 }
 
 /** Options of `createFunctionApp`. */
@@ -41,7 +65,8 @@ export function createFunctionApp(
       const url = new URL(request.url);
       if (url.search !== "") checkQuery(url.searchParams);
       const path = functionSubPath(url, options.name);
-      return withHeaders(await options.route({ request, path, requestId }), common);
+      const response = await options.route({ request, path, requestId, commonHeaders: common });
+      return (response as Marked)[COMPLETE] ? response : withHeaders(response, common);
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error, common);
       options.log.error("unhandled", {
