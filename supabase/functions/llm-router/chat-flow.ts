@@ -18,11 +18,8 @@ import {
   responseCacheKey,
   StreamedAnswer,
 } from "../_shared/guards/response-cache.ts";
-import type {
-  GatewayGuards,
-  GuardedCaller,
-  RateLimitStatus,
-} from "../_shared/guards/gateway-guards.ts";
+import type { GatewayGuards, GuardedCaller } from "../_shared/guards/gateway-guards.ts";
+import type { RateLimitStatus } from "../_shared/guards/rate-limit-scope.ts";
 import type { ChatAnswer } from "../_shared/dialects/chat-dialect.ts";
 import type { Logger } from "../_shared/runtime/log.ts";
 import type { WaitUntil } from "../_shared/runtime/background.ts";

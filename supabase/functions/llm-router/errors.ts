@@ -1,7 +1,7 @@
 /** Router failures as HTTP errors (each route renders them in its dialect's shape). */
 import { HttpError } from "../_shared/http/errors.ts";
 import { LLMError } from "../_shared/llm/errors.ts";
-import { RateLimitRefusal } from "../_shared/guards/gateway-guards.ts";
+import { RateLimitRefusal } from "../_shared/guards/rate-limit-scope.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
 
 /**

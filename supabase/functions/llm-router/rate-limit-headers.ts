@@ -3,7 +3,7 @@
  * so clients that already read them (the `openai` SDKs, proxies, dashboards)
  * read ours: the burst, what is left of it, and when it is whole again.
  */
-import type { RateLimitStatus } from "../_shared/guards/gateway-guards.ts";
+import type { RateLimitStatus } from "../_shared/guards/rate-limit-scope.ts";
 
 /** `x-ratelimit-limit-requests`, `-remaining-requests`, `-reset-requests`; none without a status. */
 export function rateLimitHeaders(status: RateLimitStatus | undefined): Record<string, string> {

@@ -16,7 +16,7 @@ import type { Logger } from "../runtime/log.ts";
 import { errorMessage } from "../runtime/error-message.ts";
 import { maxCostOf } from "../llm/catalog.ts";
 import { tightestCeiling } from "../llm/price-ceiling.ts";
-import { LLMError, type LLMErrorOptions } from "../llm/errors.ts";
+import { LLMError } from "../llm/errors.ts";
 import type { Admission, PlannedTarget, TargetGate } from "../llm/route-types.ts";
 import type { StateStore } from "../store/state-store.ts";
 import type { GatewayKeyGrant } from "../http/callers.ts";
@@ -29,9 +29,19 @@ import {
   type ModelCeiling,
 } from "./account-settings.ts";
 import { type BudgetAlert, BudgetGuard, type BudgetHold, type BudgetRule } from "./budgets.ts";
-import { type BucketReading, readTokens, takeTokens, type TokenBucket } from "./token-bucket.ts";
+import { readTokens, takeTokens, type TokenBucket } from "./token-bucket.ts";
 import { addPerMinute } from "./window-counter.ts";
 import { keyBucket, keyBudgetRules, modelNotAllowed } from "./key-limits.ts";
+import {
+  accountScope,
+  bucketKey,
+  type BucketStatus,
+  keyScope,
+  RateLimitRefusal,
+  type RateLimitStatus,
+  scopeOf,
+  tighter,
+} from "./rate-limit-scope.ts";
 
 /** Deployment-wide guard settings (from env). */
 export interface GuardPolicy {
@@ -73,30 +83,6 @@ export interface GuardedCaller {
   key?: GatewayKeyGrant;
 }
 
-/** The caller's bucket once its request took a token: what the `x-ratelimit-*` headers say. */
-export interface RateLimitStatus {
-  /** The burst: requests a full bucket admits at once. */
-  limit: number;
-  /** Requests the bucket admits now. */
-  remaining: number;
-  /** Ms until the bucket is full again. */
-  resetMs: number;
-}
-
-/**
- * A 429 RATE_LIMIT_EXCEEDED from the caller's own bucket. It carries the
- * bucket's status, so the refusal reports it in the same headers an answer does.
- */
-export class RateLimitRefusal extends LLMError {
-  constructor(
-    message: string,
-    options: LLMErrorOptions,
-    readonly rateLimit: RateLimitStatus,
-  ) {
-    super("RATE_LIMIT_EXCEEDED", message, options);
-  }
-}
-
 /** What admitting a request gives its route. */
 export interface AdmittedRequest {
   /** The gate for the router's targets; undefined when no budget or ceiling applies. */
@@ -105,18 +91,6 @@ export interface AdmittedRequest {
   rateLimit?: RateLimitStatus;
   /** The tightest price ceiling of the deployment, the account and the agent; undefined: none. */
   maxPricePerMTok?: number;
-}
-
-/** A caller's bucket as `GET /rate-limits/status` shows it. */
-export interface BucketStatus {
-  /** The bucket's scope, `acct:<accountId>`: the key every request of the account takes from. */
-  scope: string;
-  /** Whose limit applies: the account's own, the deployment's default, or none. */
-  source: "account" | "default" | "none";
-  /** Undefined when no limit applies. */
-  bucket?: TokenBucket;
-  /** The bucket now; undefined when no limit applies. */
-  reading?: BucketReading;
 }
 
 /** Applies the guards. One per isolate. */
@@ -454,34 +428,4 @@ function bucketOf(settings: AccountGuardSettings, policy: GuardPolicy): TokenBuc
   return settings.rateLimit
     ? { capacity: settings.rateLimit.burst, refillPerSecond: settings.rateLimit.requestsPerSecond }
     : policy.defaultRate;
-}
-
-/** Whose bucket a request takes from: its account's, else its user's; none for server code without either. */
-function scopeOf(caller: GuardedCaller): string | undefined {
-  return caller.accountId
-    ? accountScope(caller.accountId)
-    : caller.userId
-    ? `user:${caller.userId}`
-    : undefined;
-}
-
-function accountScope(accountId: string): string {
-  return `acct:${accountId}`;
-}
-
-function keyScope(keyId: string): string {
-  return `key:${keyId}`;
-}
-
-/** Of two buckets' statuses after a take, the one nearer refusing (what the caller's headers say). */
-function tighter(
-  a: RateLimitStatus | undefined,
-  b: RateLimitStatus | undefined,
-): RateLimitStatus | undefined {
-  if (!a || !b) return a ?? b;
-  return b.remaining < a.remaining ? b : a;
-}
-
-function bucketKey(scope: string): string {
-  return `rate:${scope}`;
 }
